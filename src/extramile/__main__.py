@@ -1,0 +1,5 @@
+"""Allow `python -m extramile COMMAND`."""
+
+from extramile.cli import main
+
+main()

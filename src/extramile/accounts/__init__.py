@@ -1,0 +1,1 @@
+"""Stores, staff users with roles, API tokens, and who may see what."""

@@ -1,0 +1,1 @@
+"""The catalog: products, their variants, stock per store and photos."""

@@ -1,0 +1,1 @@
+"""Getting data in: CSV, vCard, Shopify webhooks and files, and the Ta-Feng store."""

@@ -1,0 +1,5 @@
+"""Inbound webhooks."""
+
+from django.urls import URLPattern
+
+urlpatterns: list[URLPattern] = []

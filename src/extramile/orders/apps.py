@@ -1,0 +1,11 @@
+"""App configuration for orders."""
+
+from django.apps import AppConfig
+
+
+class OrdersConfig(AppConfig):
+    """Orders, lines and refunds."""
+
+    name = "extramile.orders"
+    label = "orders"
+    verbose_name = "Orders"

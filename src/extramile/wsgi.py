@@ -1,0 +1,8 @@
+"""WSGI entry point for serving extramile."""
+
+import os
+
+from django.core.wsgi import get_wsgi_application
+
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "extramile.settings")
+application = get_wsgi_application()
