@@ -33,6 +33,7 @@ INSTALLED_APPS = [
     "extramile.catalog",
     "extramile.orders",
     "extramile.ingest",
+    "extramile.demo",
 ]
 
 MIDDLEWARE = [

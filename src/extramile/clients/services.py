@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 
 import phonenumbers
 from django.conf import settings
+from django.db.models import Q, QuerySet
 from django.utils import timezone
 
 from extramile.accounts.models import User
@@ -74,3 +76,23 @@ def record_consent(
         recorded_at=at or timezone.now(),
         recorded_by=by,
     )
+
+
+def search_clients(queryset: QuerySet[Client], query: str) -> QuerySet[Client]:
+    """Narrow clients to those matching every word of the query.
+
+    Each word may match a first or last name, the email, a tag, or — when it holds digits —
+    the phone number, compared on digits alone so "555 0123" finds "+14155550123".
+    """
+    for word in query.split():
+        digits = re.sub(r"\D", "", word)
+        condition = (
+            Q(first_name__icontains=word)
+            | Q(last_name__icontains=word)
+            | Q(email__icontains=word)
+            | Q(tags__name__iexact=word.lstrip("#"))
+        )
+        if len(digits) >= 3:
+            condition |= Q(phone__contains=digits)
+        queryset = queryset.filter(condition)
+    return queryset.distinct() if query.strip() else queryset

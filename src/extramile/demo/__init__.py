@@ -1,0 +1,1 @@
+"""The demo store: a believable boutique with the situations of the ten stories."""
