@@ -81,7 +81,10 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
             "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON;"
         ),
     }
-    DATABASES["default"]["TEST"] = {"NAME": os.environ.get("TEST_SQLITE_NAME", "")}
+    DATABASES["default"]["TEST"] = {"NAME": os.environ.get("TEST_DATABASE_NAME", "")}
+elif os.environ.get("TEST_DATABASE_NAME"):
+    # Lets two test runs share one PostgreSQL server without fighting over test_<name>.
+    DATABASES["default"]["TEST"] = {"NAME": os.environ["TEST_DATABASE_NAME"]}
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 AUTH_USER_MODEL = "accounts.User"
@@ -143,7 +146,7 @@ SHOPIFY_STORE_CODE = os.environ.get("SHOPIFY_STORE_CODE", "")
 DEFAULT_PHONE_REGION = os.environ.get("DEFAULT_PHONE_REGION", "US")
 
 NINJA_PAGINATION_PER_PAGE = 50
-NINJA_PAGINATION_MAX_PER_PAGE_SIZE = 500
+NINJA_MAX_PER_PAGE_SIZE = 500
 
 LOGGING = {
     "version": 1,

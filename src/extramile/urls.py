@@ -1,9 +1,13 @@
 """The URL map: the web app, the REST API, webhooks and the admin."""
 
+import re
+from pathlib import Path
+
 from django.conf import settings
 from django.contrib import admin
-from django.urls import include, path
+from django.urls import include, path, re_path
 from django.views.generic import RedirectView
+from django.views.static import serve as static_serve
 
 from extramile.api import api
 
@@ -14,6 +18,17 @@ urlpatterns = [
     path("webhooks/", include("extramile.ingest.urls")),
     path("api/v1/", api.urls),
     path("admin/", admin.site.urls),
+]
+
+# Product photos are public catalog pictures, served in every mode (not only with DEBUG) so
+# that `extramile serve` shows them; only MEDIA_ROOT/products/ is exposed, and
+# django.views.static.serve refuses any path that would leave that folder.
+urlpatterns += [
+    re_path(
+        rf"^{re.escape(settings.MEDIA_URL.lstrip('/'))}products/(?P<path>.+)$",
+        static_serve,
+        {"document_root": Path(settings.MEDIA_ROOT) / "products"},
+    ),
 ]
 
 if settings.DEBUG:

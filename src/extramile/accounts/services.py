@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
-from django.db import transaction
+import datetime as dt
 
-from extramile.accounts.models import Role, Store, User
+from django.db import transaction
+from django.db.models import QuerySet
+from django.utils import timezone
+
+from extramile.accounts.models import ApiToken, Role, Store, User
 
 
 @transaction.atomic
@@ -34,3 +38,8 @@ def create_staff_user(
         user.set_unusable_password()
     user.save()
     return user
+
+
+def revoke_api_tokens(tokens: QuerySet[ApiToken], *, at: dt.datetime | None = None) -> int:
+    """Revoke the live tokens among these; return how many were revoked."""
+    return tokens.filter(revoked_at__isnull=True).update(revoked_at=at or timezone.now())

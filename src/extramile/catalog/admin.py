@@ -1,0 +1,84 @@
+"""Back office for the catalog: products, variants, photos, and stock per store.
+
+Products are shared by every store, so managers see them read-only (a change would reach every
+store); stock is per store, and a manager sees and changes their own store's rows only.
+"""
+
+from __future__ import annotations
+
+from django.contrib import admin
+
+from extramile.accounts.admin_scoping import (
+    ADD,
+    CHANGE,
+    VIEW,
+    ScopedModelAdmin,
+    ScopedTabularInline,
+)
+from extramile.catalog.models import Photo, Product, Stock, Variant
+
+
+class VariantInline(ScopedTabularInline):
+    """The sizes and colours of a product; open one to see its stock."""
+
+    model = Variant
+    store_field = None
+    fields = ("sku", "size", "colour", "price", "cost", "barcode", "shopify_id")
+    show_change_link = True
+    extra = 0
+
+
+class PhotoInline(ScopedTabularInline):
+    """Pictures of a product, in display order."""
+
+    model = Photo
+    store_field = None
+    fields = ("image", "source_url", "alt", "position")
+    extra = 0
+
+
+class StockInline(ScopedTabularInline):
+    """Units on hand per store; a manager sees their store's row only."""
+
+    model = Stock
+    fields = ("store", "quantity", "updated_at")
+    readonly_fields = ("updated_at",)
+    extra = 0
+
+
+@admin.register(Product)
+class ProductAdmin(ScopedModelAdmin):
+    """The shared catalog."""
+
+    list_display = ("title", "brand", "category", "price", "arrived_on", "status")
+    list_filter = ("status", "arrived_on", "brand")
+    search_fields = ("title", "brand", "category", "external_ref", "variants__sku")
+    readonly_fields = ("created_at", "updated_at")
+    date_hierarchy = "arrived_on"
+    inlines = (VariantInline, PhotoInline)
+    store_field = None
+
+
+@admin.register(Variant)
+class VariantAdmin(ScopedModelAdmin):
+    """One buyable version of a product, with its stock per store."""
+
+    list_display = ("sku", "product", "size", "colour", "price", "barcode")
+    list_select_related = ("product",)
+    search_fields = ("sku", "barcode", "product__title", "product__external_ref")
+    autocomplete_fields = ("product",)
+    inlines = (StockInline,)
+    store_field = None
+
+
+@admin.register(Stock)
+class StockAdmin(ScopedModelAdmin):
+    """Units on hand; managers keep their own store's counts."""
+
+    list_display = ("variant", "store", "quantity", "updated_at")
+    list_editable = ("quantity",)
+    list_filter = (("store", admin.RelatedOnlyFieldListFilter),)
+    list_select_related = ("variant__product", "store")
+    search_fields = ("variant__sku", "variant__product__title")
+    autocomplete_fields = ("variant",)
+    manager_rights = frozenset({VIEW, ADD, CHANGE})
