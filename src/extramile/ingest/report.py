@@ -13,9 +13,10 @@ class RowError:
     row: int | None
     field: str
     message: str
+    unit: str = "row"  # what `row` counts: a spreadsheet row, or a card in a vCard file
 
     def __str__(self) -> str:
-        where = f"{self.file}, row {self.row}" if self.row is not None else self.file
+        where = f"{self.file}, {self.unit} {self.row}" if self.row is not None else self.file
         return f"{where}, field {self.field!r}: {self.message}"
 
 
@@ -38,9 +39,11 @@ class ImportReport:
         """Add to the number of records of this kind updated."""
         self.updated[kind] = self.updated.get(kind, 0) + n
 
-    def error(self, *, file: str, row: int | None, field: str, message: str) -> None:
+    def error(
+        self, *, file: str, row: int | None, field: str, message: str, unit: str = "row"
+    ) -> None:
         """Record a refused row."""
-        self.errors.append(RowError(file=file, row=row, field=field, message=message))
+        self.errors.append(RowError(file=file, row=row, field=field, message=message, unit=unit))
 
     @property
     def ok(self) -> bool:

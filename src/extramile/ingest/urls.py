@@ -1,5 +1,11 @@
 """Inbound webhooks."""
 
-from django.urls import URLPattern
+from django.urls import path
 
-urlpatterns: list[URLPattern] = []
+from extramile.ingest import views
+
+app_name = "webhooks"
+
+urlpatterns = [
+    path("shopify/", views.shopify_webhook, name="shopify"),
+]
