@@ -7,6 +7,7 @@ store); stock is per store, and a manager sees and changes their own store's row
 from __future__ import annotations
 
 from django.contrib import admin
+from django.db import models
 
 from extramile.accounts.admin_scoping import (
     ADD,
@@ -34,6 +35,8 @@ class PhotoInline(ScopedTabularInline):
     model = Photo
     store_field = None
     fields = ("image", "source_url", "alt", "position")
+    # Photo addresses without a scheme are read as https (Django 6's default, chosen now).
+    formfield_overrides = {models.URLField: {"assume_scheme": "https"}}
     extra = 0
 
 
