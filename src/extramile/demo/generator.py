@@ -94,7 +94,7 @@ PRODUCT_REF_PREFIX = "DEMO-"
 # The stories (see /shared/PRODUCT.md): the tag on each story client and what to look for.
 STORY_TAGS = {
     "story:s1-new-arrivals": "S1 new arrivals in their size, brand and colour",
-    "story:s2-autumn-suits": "S2 a suit every autumn from Walter, who leaves in 10 days",
+    "story:s2-suit-season": "S2 a suit in the same weeks every year from Walter, who leaves soon",
     "story:s4-urgent-saturday": "S4 an urgent need for Saturday, when alterations are closed",
     "story:s6-left-behind": "S6 left his new belt at the counter; a shoe-care kit would delight",
     "story:s7-online-fit-check": "S7 online order 8 minutes ago that does not fit his stated need",
@@ -1318,11 +1318,14 @@ class _Builder:
         self.add_dates(client)
         return profile
 
-    def autumn_years(self) -> list[int]:
-        """The last three autumns that are over (October and November)."""
-        year = self.today.year
-        last = year if self.today >= dt.date(year, 12, 1) else year - 1
-        return [last - 2, last - 1, last]
+    def suit_seasons(self) -> list[dt.date]:
+        """The first day of the S2 client's suit season in each of the last three years.
+
+        The season opens a week from today, so the demo always holds a buying season about to
+        start, whatever day it is loaded on.
+        """
+        opens = self.today + dt.timedelta(days=7)
+        return [_same_day_in_year(opens, opens.year - back) for back in (3, 2, 1)]
 
     def build_stories(self) -> list[_Profile]:
         rng = self.rng
@@ -1356,8 +1359,8 @@ class _Builder:
         self.set_date_in(s2.client, kind=DateKind.BIRTHDAY, days=12, label="Birthday")
         suits = ["Navy Worsted Two-Piece Suit", "Charcoal Birdseye Suit", "Mid-Grey Sharkskin Suit"]
         ties = ["Navy Grenadine Tie", "Regimental Stripe Tie", "Navy Polka-Dot Tie"]
-        for index, year in enumerate(self.autumn_years()):
-            day = dt.date(year, 10, 12) + dt.timedelta(days=rng.randint(0, 30))
+        for index, season in enumerate(self.suit_seasons()):
+            day = season + dt.timedelta(days=rng.randint(0, 6))
             lines = [
                 self.line(suits[index], "42L"),
                 self.line("White Poplin Dress Shirt", "16.5"),
@@ -1372,7 +1375,7 @@ class _Builder:
                 associate=walter,
                 status=OrderStatus.FULFILLED,
             )
-            spring = dt.date(year + 1, 4, 18) + dt.timedelta(days=rng.randint(0, 10))
+            spring = season + dt.timedelta(days=180 + rng.randint(0, 10))
             if self.local(spring, 12) < self.now:
                 self.make_order(
                     profile=s2,
@@ -1385,9 +1388,9 @@ class _Builder:
                 )
         self.note(
             s2,
-            "Edmund buys one suit every autumn — classic, navy or charcoal, 42L — plus a white "
-            "shirt and a tie. I post him a card in early October when the autumn suits arrive and "
-            "he comes in within two weeks. Birthday card every year too.",
+            "Edmund buys one suit a year, always in the same weeks — classic, navy or charcoal, "
+            "42L — plus a white shirt and a tie. I post him a card when the new suits arrive and "
+            "he comes in within days. Birthday card every year too.",
             at=self.days_ago(700),
             by=walter,
         )
@@ -1395,13 +1398,14 @@ class _Builder:
         self.note(
             s2,
             f"My last day is {spoken_date(last_day)}. Edmund only buys from me: when I am not "
-            "on the floor he leaves without buying. The new autumn suits are in his 42L "
+            "on the floor he leaves without buying. His suit season opens next week and the new "
+            "suits are in his 42L "
             "(charcoal flannel, navy chalk-stripe) — please call him and introduce yourself as "
             "my colleague before they sell through. His birthday is in 12 days.",
             at=self.days_ago(1),
             by=walter,
         )
-        self.story(s2, "story:s2-autumn-suits", "vip")
+        self.story(s2, "story:s2-suit-season", "vip")
         for title in A.S2_AUTUMN_SUITS:
             self.set_stock(title, size="42L", store_code="uptown", quantity=2)
         stories.append(s2)
@@ -1729,3 +1733,11 @@ def build_demo(*, seed: int, now: dt.datetime, clients: int = 500) -> DemoData:
     if now.tzinfo is None:
         raise ValueError("now must be an aware datetime")
     return _Builder(seed=seed, now=now, clients=clients).build()
+
+
+def _same_day_in_year(day: dt.date, year: int) -> dt.date:
+    """The same month and day in another year (28 February for a 29 February)."""
+    try:
+        return day.replace(year=year)
+    except ValueError:
+        return day.replace(year=year, day=28)

@@ -30,7 +30,7 @@ from extramile.demo.generator import STAFF, STORY_TAGS, DemoData
 from extramile.demo.services import load_demo, story_clients, upcoming_birthdays
 from extramile.orders.models import Order, OrderChannel, OrderLine, OrderStatus
 
-# A Wednesday in June: the last three autumns are 2022, 2023 and 2024.
+# A Wednesday in June: the S2 suit season opens on 25 June, as it did in 2022, 2023 and 2024.
 NOW = dt.datetime(2025, 6, 18, 16, 30, tzinfo=dt.UTC)
 TODAY = dt.date(2025, 6, 18)
 NEW_SINCE = TODAY - dt.timedelta(days=3)
@@ -96,17 +96,18 @@ def test_orders_cover_three_years_on_every_channel(demo):
 
 @pytest.mark.slow
 @pytest.mark.django_db
-def test_s2_client_bought_a_suit_each_autumn_from_the_associate_about_to_leave(demo):
-    # given
-    client = story_client("story:s2-autumn-suits")
+def test_s2_client_bought_a_suit_in_the_same_weeks_of_each_of_three_years(demo):
+    # given: his season opens a week after the demo's today (25 June)
+    client = story_client("story:s2-suit-season")
     walter = User.objects.get(username="walter")
     # when
     suit_orders = Order.objects.filter(
         client=client, lines__product__category="Men/Suits", status=OrderStatus.FULFILLED
     ).distinct()
-    autumns = sorted({o.placed_at.year for o in suit_orders if o.placed_at.month in (10, 11)})
-    # then
-    assert autumns == [2022, 2023, 2024]
+    days = sorted(o.placed_at.date() for o in suit_orders)
+    # then: one suit order in each of the last three years, within the season's first week
+    assert [d.year for d in days] == [2022, 2023, 2024]
+    assert all(dt.date(d.year, 6, 25) <= d <= dt.date(d.year, 7, 1) for d in days)
     assert {o.associate for o in suit_orders} == {walter}
     assert client.primary_associate == walter
     assert walter.leaving_on == TODAY + dt.timedelta(days=10)
@@ -261,7 +262,7 @@ def test_every_story_is_listed_once_with_its_client(demo):
     stories = story_clients()
     # then
     assert {s.tag for s in stories} == set(STORY_TAGS)
-    assert [s.name for s in stories if s.tag == "story:s2-autumn-suits"] == ["Edmund Ashcroft"]
+    assert [s.name for s in stories if s.tag == "story:s2-suit-season"] == ["Edmund Ashcroft"]
     assert len([s for s in stories if s.tag == "story:s1-new-arrivals"]) == 4
     for story in stories:
         assert Client.objects.get(
