@@ -17,6 +17,7 @@ from extramile.accounts.admin_scoping import (
     ScopedTabularInline,
 )
 from extramile.accounts.models import Role, User
+from extramile.clients.forms import normalized_or_error
 from extramile.clients.models import (
     Client,
     Consent,
@@ -29,7 +30,7 @@ from extramile.clients.models import (
     Size,
     Tag,
 )
-from extramile.clients.services import InvalidContact, normalize_email, normalize_phone
+from extramile.clients.services import normalize_email, normalize_phone
 
 
 class ClientAdminForm(forms.ModelForm):
@@ -41,17 +42,11 @@ class ClientAdminForm(forms.ModelForm):
 
     def clean_email(self) -> str:
         """Lower-case the email, or say why it is refused."""
-        try:
-            return normalize_email(self.cleaned_data.get("email", ""))
-        except InvalidContact as exc:
-            raise forms.ValidationError(str(exc)) from exc
+        return normalized_or_error(normalize_email, self.cleaned_data.get("email", ""))
 
     def clean_phone(self) -> str:
         """Turn the phone into E.164, or say why it is refused."""
-        try:
-            return normalize_phone(self.cleaned_data.get("phone", ""))
-        except InvalidContact as exc:
-            raise forms.ValidationError(str(exc)) from exc
+        return normalized_or_error(normalize_phone, self.cleaned_data.get("phone", ""))
 
 
 class ClientPartInline(ScopedTabularInline):

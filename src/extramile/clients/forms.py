@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any, cast
 
 from django import forms
@@ -37,9 +38,10 @@ MONTHS = [
 ]
 
 
-def _normalized(normalize: Any, value: str) -> str:
+def normalized_or_error(normalize: Callable[[str], str], value: str) -> str:
+    """Return the email or phone normalised, or raise the form error that says why not."""
     try:
-        return str(normalize(value))
+        return normalize(value)
     except services.InvalidContact as exc:
         raise ValidationError(str(exc)) from exc
 
@@ -74,11 +76,11 @@ class ContactFieldsMixin(forms.Form):
 
     def clean_email(self) -> str:
         """Lower-case the email and refuse what is not one."""
-        return _normalized(services.normalize_email, self.cleaned_data["email"])
+        return normalized_or_error(services.normalize_email, self.cleaned_data["email"])
 
     def clean_phone(self) -> str:
         """Turn the number into E.164 and refuse what is not one."""
-        return _normalized(services.normalize_phone, self.cleaned_data["phone"])
+        return normalized_or_error(services.normalize_phone, self.cleaned_data["phone"])
 
 
 class ClientForm(ContactFieldsMixin):

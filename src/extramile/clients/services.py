@@ -137,7 +137,6 @@ def _check_primary_associate(store: Store, associate: User | None) -> None:
         )
 
 
-@transaction.atomic
 def create_client(
     *,
     store: Store,
@@ -152,9 +151,8 @@ def create_client(
     primary_associate: User | None = None,
 ) -> Client:
     """Create a client of a store with normalised contact points; raise ValidationError."""
-    client = Client(store=store, time_zone=time_zone or store.time_zone)
-    _apply_main_fields(
-        client,
+    return update_client(
+        Client(store=store),
         first_name=first_name,
         last_name=last_name,
         email=email,
@@ -165,8 +163,6 @@ def create_client(
         status=status,
         primary_associate=primary_associate,
     )
-    client.save()
-    return client
 
 
 @transaction.atomic
@@ -183,45 +179,10 @@ def update_client(
     status: ClientStatus | str,
     primary_associate: User | None,
 ) -> Client:
-    """Change the main fields of a client; raise ValidationError naming the bad field."""
-    _apply_main_fields(
-        client,
-        first_name=first_name,
-        last_name=last_name,
-        email=email,
-        phone=phone,
-        address=address,
-        language=language,
-        time_zone=time_zone,
-        status=status,
-        primary_associate=primary_associate,
-    )
-    client.save()
-    return client
-
-
-def _apply_main_fields(
-    client: Client,
-    *,
-    first_name: str,
-    last_name: str,
-    email: str,
-    phone: str,
-    address: str,
-    language: str,
-    time_zone: str,
-    status: ClientStatus | str,
-    primary_associate: User | None,
-) -> None:
-    errors: dict[str, str] = {}
-    for field, normalize, raw in (
-        ("email", normalize_email, email),
-        ("phone", normalize_phone, phone),
-    ):
-        try:
-            setattr(client, field, normalize(raw))
-        except InvalidContact as exc:
-            errors[field] = str(exc)
+    """Change and save the main fields of a client; raise ValidationError naming the field."""
+    values, errors = _normalized_contact(email=email, phone=phone)
+    for field, value in values.items():
+        setattr(client, field, value)
     for field, validate, value in (
         ("language", validate_language, language),
         ("time_zone", validate_time_zone, time_zone),
@@ -246,12 +207,14 @@ def _apply_main_fields(
     client.time_zone = time_zone
     client.status = status
     client.primary_associate = primary_associate
+    client.save()
+    return client
 
 
-def update_contact(client: Client, *, email: str, phone: str, address: str) -> Client:
-    """Change the primary email, phone and address, normalised; raise ValidationError."""
-    errors: dict[str, str] = {}
+def _normalized_contact(*, email: str, phone: str) -> tuple[dict[str, str], dict[str, str]]:
+    """Return the email and phone that can be used, normalised, and why the others cannot."""
     values: dict[str, str] = {}
+    errors: dict[str, str] = {}
     for field, normalize, raw in (
         ("email", normalize_email, email),
         ("phone", normalize_phone, phone),
@@ -260,6 +223,12 @@ def update_contact(client: Client, *, email: str, phone: str, address: str) -> C
             values[field] = normalize(raw)
         except InvalidContact as exc:
             errors[field] = str(exc)
+    return values, errors
+
+
+def update_contact(client: Client, *, email: str, phone: str, address: str) -> Client:
+    """Change the primary email, phone and address, normalised; raise ValidationError."""
+    values, errors = _normalized_contact(email=email, phone=phone)
     if errors:
         raise ValidationError(errors)
     client.email = values["email"]
@@ -294,11 +263,6 @@ def set_size(client: Client, *, category: str, size: str) -> Size:
     return existing
 
 
-def remove_size(size: Size) -> None:
-    """Forget a size."""
-    size.delete()
-
-
 def add_preference(
     client: Client,
     *,
@@ -324,11 +288,6 @@ def add_preference(
     preference.recorded_at = at or timezone.now()
     preference.save()
     return preference
-
-
-def remove_preference(preference: Preference) -> None:
-    """Forget a like or dislike."""
-    preference.delete()
 
 
 def add_important_date(
@@ -361,9 +320,9 @@ def add_important_date(
     )
 
 
-def remove_important_date(important_date: ImportantDate) -> None:
-    """Forget an important date."""
-    important_date.delete()
+def remove_detail(detail: Size | Preference | ImportantDate) -> None:
+    """Forget a size, a like or dislike, or an important date."""
+    detail.delete()
 
 
 def add_need(

@@ -6,14 +6,14 @@ import calendar
 import datetime as dt
 from collections.abc import Callable
 from functools import cached_property
-from typing import Any, cast
+from typing import Any, TypeVar, cast
 from zoneinfo import ZoneInfo
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
-from django.db.models import BooleanField, Max, OuterRef, Q, QuerySet, Subquery
+from django.db.models import BooleanField, Manager, Max, Model, OuterRef, Q, QuerySet, Subquery
 from django.forms import ChoiceField, Form
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404, redirect, render
@@ -37,6 +37,8 @@ from extramile.clients.models import (
 )
 
 PAGE_SIZE = 50
+
+_M = TypeVar("_M", bound=Model)
 
 
 class HtmxHttpRequest(HttpRequest):
@@ -307,6 +309,26 @@ def _save_section(
     return _render_in_store_time(request, client, f"clients/sections/{section}.html", context)
 
 
+def _act_on_item(
+    request: HtmxHttpRequest,
+    client: Client,
+    *,
+    items: Manager[_M],
+    pk: int,
+    act: Callable[[_M], object],
+    section: str,
+    notice: str = "Removed.",
+) -> HttpResponse:
+    """Run a one-button action on one of the client's items; any other item is a 404."""
+    target = get_object_or_404(items, pk=pk)
+
+    def write(data: dict[str, Any]) -> str:
+        act(target)
+        return notice
+
+    return _save_section(request, client, section, write, form=Form({}))
+
+
 @login_required
 @require_POST
 def edit_contact(request: HtmxHttpRequest, pk: int) -> HttpResponse:
@@ -371,13 +393,9 @@ def set_size(request: HtmxHttpRequest, pk: int) -> HttpResponse:
 def remove_size(request: HtmxHttpRequest, pk: int, item: int) -> HttpResponse:
     """Forget a size."""
     client = _get_client(request, pk)
-    size = get_object_or_404(client.sizes, pk=item)
-
-    def write(data: dict[str, Any]) -> str:
-        services.remove_size(size)
-        return "Removed."
-
-    return _save_section(request, client, "sizes", write, form=Form({}))
+    return _act_on_item(
+        request, client, items=client.sizes, pk=item, act=services.remove_detail, section="sizes"
+    )
 
 
 @login_required
@@ -403,13 +421,14 @@ def add_preference(request: HtmxHttpRequest, pk: int) -> HttpResponse:
 def remove_preference(request: HtmxHttpRequest, pk: int, item: int) -> HttpResponse:
     """Forget a like or dislike."""
     client = _get_client(request, pk)
-    preference = get_object_or_404(client.preferences, pk=item)
-
-    def write(data: dict[str, Any]) -> str:
-        services.remove_preference(preference)
-        return "Removed."
-
-    return _save_section(request, client, "preferences", write, form=Form({}))
+    return _act_on_item(
+        request,
+        client,
+        items=client.preferences,
+        pk=item,
+        act=services.remove_detail,
+        section="preferences",
+    )
 
 
 @login_required
@@ -436,13 +455,14 @@ def add_date(request: HtmxHttpRequest, pk: int) -> HttpResponse:
 def remove_date(request: HtmxHttpRequest, pk: int, item: int) -> HttpResponse:
     """Forget an important date."""
     client = _get_client(request, pk)
-    important_date = get_object_or_404(client.important_dates, pk=item)
-
-    def write(data: dict[str, Any]) -> str:
-        services.remove_important_date(important_date)
-        return "Removed."
-
-    return _save_section(request, client, "dates", write, form=Form({}))
+    return _act_on_item(
+        request,
+        client,
+        items=client.important_dates,
+        pk=item,
+        act=services.remove_detail,
+        section="dates",
+    )
 
 
 @login_required
@@ -462,13 +482,15 @@ def add_need(request: HtmxHttpRequest, pk: int) -> HttpResponse:
 def mark_need_met(request: HtmxHttpRequest, pk: int, item: int) -> HttpResponse:
     """Mark a need as met."""
     client = _get_client(request, pk)
-    need = get_object_or_404(client.needs, pk=item)
-
-    def write(data: dict[str, Any]) -> str:
-        services.mark_need_met(need)
-        return "Marked as met."
-
-    return _save_section(request, client, "needs", write, form=Form({}))
+    return _act_on_item(
+        request,
+        client,
+        items=client.needs,
+        pk=item,
+        act=services.mark_need_met,
+        section="needs",
+        notice="Marked as met.",
+    )
 
 
 @login_required

@@ -17,13 +17,14 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any, TypeVar
 
-from django.db import DatabaseError, transaction
+from django.db import DatabaseError, models, transaction
 from django.utils import timezone
 from tqdm import tqdm
 
 from extramile.accounts.models import Store, User
 from extramile.catalog.models import Product, ProductStatus, Stock, Variant
 from extramile.clients.models import Channel, ClientStatus, DateKind, PreferenceDimension
+from extramile.ingest.changes import assign_changes
 from extramile.ingest.clientbook import ClientBook, ClientData, ClientIndex
 from extramile.ingest.csvfile import CsvFileError, CsvRow, CsvTable, read_csv
 from extramile.ingest.fields import (
@@ -114,27 +115,7 @@ PRODUCT_COLUMNS = (
 )
 PRODUCT_REQUIRED = ("product_ref", "title", "sku")
 
-ORDER_COLUMNS = (
-    "order_ref",
-    "store",
-    "client_id",
-    "client_email",
-    "channel",
-    "status",
-    "placed_at",
-    "fulfilled_at",
-    "cancelled_at",
-    "cancel_reason",
-    "refunded_at",
-    "refunded_amount",
-    "currency",
-    "associate",
-    "note",
-    "sku",
-    "quantity",
-    "unit_price",
-)
-ORDER_REQUIRED = ("order_ref", "placed_at", "sku", "quantity")
+# Columns about the whole order: its rows may leave them empty but must not disagree.
 ORDER_LEVEL = (
     "store",
     "client_id",
@@ -151,6 +132,8 @@ ORDER_LEVEL = (
     "associate",
     "note",
 )
+ORDER_COLUMNS = ("order_ref", *ORDER_LEVEL, "sku", "quantity", "unit_price")
+ORDER_REQUIRED = ("order_ref", "placed_at", "sku", "quantity")
 
 STATUS_CHOICES = {
     "active": ClientStatus.ACTIVE,
@@ -657,7 +640,7 @@ class _ProductWriter:
                 raise FieldError("title", "required for a new product")
             product = Product.objects.create(external_ref=item.ref, **item.product)
             created.append("products")
-        elif _apply(product, item.product):
+        elif _save_changes(product, item.product):
             updated.append("products")
         variant = self.variants.get(item.sku)
         if variant is None:
@@ -670,7 +653,7 @@ class _ProductWriter:
                     f"{item.sku!r} belongs to product {variant.product.external_ref!r}, "
                     f"not {item.ref!r}",
                 )
-            if _apply(variant, item.variant):
+            if _save_changes(variant, item.variant):
                 updated.append("variants")
         new_stock = {}
         for store_id, (store, quantity) in item.stock.items():
@@ -680,9 +663,7 @@ class _ProductWriter:
                     variant=variant, store=store, quantity=quantity
                 )
                 created.append("stock")
-            elif stock.quantity != quantity:
-                stock.quantity = quantity
-                stock.save(update_fields=["quantity", "updated_at"])
+            elif _save_changes(stock, {"quantity": quantity}):
                 updated.append("stock")
         # Only now that every write of the row went through does memory follow the database.
         self.products[item.ref] = product
@@ -691,14 +672,13 @@ class _ProductWriter:
         return created, updated
 
 
-def _apply(obj: Product | Variant, values: dict[str, Any]) -> bool:
-    """Set the values that differ and save them; return whether anything changed."""
-    changed = [name for name, value in values.items() if getattr(obj, name) != value]
-    for name in changed:
-        setattr(obj, name, values[name])
+def _save_changes(obj: models.Model, values: dict[str, Any]) -> bool:
+    """Set the values that differ and save just those; return whether anything changed."""
+    changed = assign_changes(obj, values)
     if changed:
-        extra = ["updated_at"] if isinstance(obj, Product) else []
-        obj.save(update_fields=changed + extra)
+        # A save limited to update_fields leaves an auto_now field alone unless it is named.
+        stamp = ["updated_at"] if hasattr(obj, "updated_at") else []
+        obj.save(update_fields=changed + stamp)
     return bool(changed)
 
 
@@ -975,13 +955,8 @@ def _write_order(
     if order is None:
         order = Order.objects.create(external_ref=plan.ref, **{"currency": plan.currency, **fields})
         created["orders"] = 1
-    else:
-        changed = [name for name, value in fields.items() if getattr(order, name) != value]
-        for name in changed:
-            setattr(order, name, fields[name])
-        if changed:
-            order.save(update_fields=[*changed, "updated_at"])
-            updated["orders"] = 1
+    elif _save_changes(order, fields):
+        updated["orders"] = 1
     # Lines are matched on (sku, how many times that sku came before in the order), so a
     # re-import updates them in place and a reordered file does not duplicate them.
     by_key: dict[tuple[str, int], OrderLine] = {}
@@ -1006,11 +981,7 @@ def _write_order(
         if current is None:
             new_lines.append(OrderLine(order=order, sku=variant.sku, **values))
             continue
-        changed = [name for name, value in values.items() if getattr(current, name) != value]
-        for name in changed:
-            setattr(current, name, values[name])
-        if changed:
-            current.save(update_fields=changed)
+        if _save_changes(current, values):
             updated["order_lines"] = updated.get("order_lines", 0) + 1
     if new_lines:
         OrderLine.objects.bulk_create(new_lines)

@@ -34,6 +34,7 @@ from extramile.clients.services import (
     record_consent,
     set_tags,
 )
+from extramile.ingest.changes import assign_changes
 from extramile.ingest.models import InboundEvent
 from extramile.ingest.report import ImportReport
 from extramile.orders.models import Order, OrderChannel, OrderLine, OrderStatus, Refund
@@ -542,19 +543,10 @@ def _apply(run: _Run, topic: str, parsed: _Parsed) -> None:
 _M = TypeVar("_M", bound=models.Model)
 
 
-def _changes(obj: models.Model, values: dict[str, Any]) -> bool:
-    changed = False
-    for name, value in values.items():
-        if getattr(obj, name) != value:
-            setattr(obj, name, value)
-            changed = True
-    return changed
-
-
 def _put(run: _Run, kind: str, obj: _M, values: dict[str, Any]) -> _M:
     """Assign the values; save and count the row only when it is new or something changed."""
     created = obj._state.adding
-    changed = _changes(obj, values)
+    changed = assign_changes(obj, values)
     if created:
         obj.save()
         run.report.count_created(kind)
@@ -731,13 +723,13 @@ def _apply_order(run: _Run, data: ShopifyOrder, *, cancelled: bool) -> Order:
         values["cancelled_at"] = data.cancelled_at or data.updated_at or timezone.now()
     if order.fulfilled_at is None and data.fulfillment_status == "fulfilled":
         values["fulfilled_at"] = _fulfilled_at(data)
-    if _changes(order, values) or created:
+    if assign_changes(order, values) or created:
         order.save()
     if data.line_items is not None:
         _sync_lines(run, order, data.line_items)
     for refund in data.refunds:
         _apply_refund(run, refund, order=order)
-    if _changes(
+    if assign_changes(
         order,
         _order_state(
             order, refunded_in_full=data.financial_status == "refunded", at=data.updated_at

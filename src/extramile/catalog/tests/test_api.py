@@ -6,16 +6,8 @@ from django.core.serializers.json import DjangoJSONEncoder
 from django.test import Client as HttpClient
 
 from extramile.catalog.models import Photo, Product
-from tests.api_helpers import bearer
+from tests.api_helpers import bearer, get, ids
 from tests.factories import ProductFactory, StockFactory, VariantFactory
-
-
-def get(user, path, **params):
-    return HttpClient().get(path, params, **bearer(user))
-
-
-def ids(response):
-    return [item["id"] for item in response.json()["items"]]
 
 
 @pytest.fixture

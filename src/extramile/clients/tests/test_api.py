@@ -17,14 +17,10 @@ from extramile.clients.models import (
     Size,
     Tag,
 )
-from tests.api_helpers import bearer
+from tests.api_helpers import bearer, get, ids
 from tests.factories import ClientFactory, UserFactory
 
 T0 = dt.datetime(2025, 3, 1, 9, 30, tzinfo=dt.UTC)
-
-
-def get(user, path, **params):
-    return HttpClient().get(path, params, **bearer(user))
 
 
 def post(user, path, body):
@@ -33,10 +29,6 @@ def post(user, path, body):
 
 def patch(user, path, body):
     return HttpClient().patch(path, data=body, content_type="application/json", **bearer(user))
-
-
-def ids(response):
-    return [item["id"] for item in response.json()["items"]]
 
 
 @pytest.fixture

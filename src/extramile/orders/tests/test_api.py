@@ -5,18 +5,10 @@ import pytest
 from django.test import Client as HttpClient
 
 from extramile.orders.models import OrderChannel, OrderStatus
-from tests.api_helpers import bearer
+from tests.api_helpers import bearer, get, ids
 from tests.factories import ClientFactory, OrderFactory, OrderLineFactory, VariantFactory
 
 T0 = dt.datetime(2025, 3, 1, 9, 30, tzinfo=dt.UTC)
-
-
-def get(user, path, **params):
-    return HttpClient().get(path, params, **bearer(user))
-
-
-def ids(response):
-    return [item["id"] for item in response.json()["items"]]
 
 
 @pytest.mark.django_db
