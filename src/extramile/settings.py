@@ -33,6 +33,9 @@ INSTALLED_APPS = [
     "extramile.catalog",
     "extramile.orders",
     "extramile.ingest",
+    "extramile.moments",
+    "extramile.care",
+    "extramile.outreach",
     "extramile.demo",
 ]
 
@@ -144,6 +147,15 @@ SHOPIFY_STORE_CODE = os.environ.get("SHOPIFY_STORE_CODE", "")
 
 # DEFAULT_PHONE_REGION: how numbers without a country code are read (ISO 3166 code).
 DEFAULT_PHONE_REGION = os.environ.get("DEFAULT_PHONE_REGION", "US")
+
+# CELERY_BROKER_URL: unset (the embedded default) runs background work in-process; set it
+# (redis://127.0.0.1:6379/0) to send it to Celery workers started with `extramile worker`.
+CELERY_BROKER_URL = os.environ.get("CELERY_BROKER_URL", "")
+CELERY_RESULT_BACKEND = os.environ.get("CELERY_RESULT_BACKEND", "")
+CELERY_TASK_ACKS_LATE = True  # a task whose worker dies is delivered again
+CELERY_TASK_REJECT_ON_WORKER_LOST = True
+CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+CELERY_TASK_SERIALIZER = "json"
 
 NINJA_PAGINATION_PER_PAGE = 50
 NINJA_MAX_PER_PAGE_SIZE = 500

@@ -1,0 +1,1 @@
+"""Care: problems and their recovery, promises, continuity and relationship programs."""

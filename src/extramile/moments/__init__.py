@@ -1,0 +1,1 @@
+"""The moments engine: events and the calendar become explained, prioritised actions."""

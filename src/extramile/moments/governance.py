@@ -1,0 +1,73 @@
+"""The rules of contact: each store's settings, consent per channel, quiet hours, open problems.
+
+Applied when an action is created (moments.proposals) and again when a message is sent
+(outreach), so a change of consent or a late hour takes effect at once.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from zoneinfo import ZoneInfo
+
+from extramile.accounts.models import Store
+from extramile.clients.models import Channel, Client
+from extramile.clients.services import current_consents
+from extramile.moments.models import StoreRules
+
+
+def rules_for(store: Store) -> StoreRules:
+    """Return the store's rules, creating the defaults on first use."""
+    rules, _ = StoreRules.objects.get_or_create(store=store)
+    return rules
+
+
+def client_zone(client: Client) -> ZoneInfo:
+    """The client's time zone, else their store's, else UTC."""
+    return ZoneInfo(client.time_zone or client.store.time_zone or "UTC")
+
+
+def consented_channels(client: Client) -> set[str]:
+    """The channels the client has said yes to and that we have an address for."""
+    reachable = {
+        Channel.EMAIL: bool(client.email),
+        Channel.SMS: bool(client.phone),
+        Channel.PHONE: bool(client.phone),
+        Channel.MAIL: bool(client.address),
+    }
+    return {
+        channel
+        for channel, consent in current_consents(client).items()
+        if consent.granted and reachable.get(Channel(channel), False)
+    }
+
+
+def in_quiet_hours(client: Client, at: dt.datetime, rules: StoreRules) -> bool:
+    """Say whether `at` falls in the quiet hours of the client's own time zone."""
+    local = at.astimezone(client_zone(client)).time()
+    start, end = rules.quiet_start, rules.quiet_end
+    if start <= end:
+        return start <= local < end
+    return local >= start or local < end
+
+
+def next_allowed_time(client: Client, at: dt.datetime, rules: StoreRules) -> dt.datetime:
+    """Return `at`, or the end of the quiet hours it falls in, in the client's time zone."""
+    if not in_quiet_hours(client, at, rules):
+        return at
+    zone = client_zone(client)
+    local = at.astimezone(zone)
+    end = local.replace(
+        hour=rules.quiet_end.hour, minute=rules.quiet_end.minute, second=0, microsecond=0
+    )
+    if end <= local:
+        end = (local + dt.timedelta(days=1)).replace(
+            hour=rules.quiet_end.hour, minute=rules.quiet_end.minute, second=0, microsecond=0
+        )
+    return end.astimezone(dt.UTC)
+
+
+def has_open_problem(client: Client) -> bool:
+    """Say whether the client has a problem that is not resolved (marketing stays silent)."""
+    from extramile.care.models import Problem, ProblemStatus
+
+    return Problem.objects.filter(client=client, status=ProblemStatus.OPEN).exists()
