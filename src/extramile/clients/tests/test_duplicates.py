@@ -1,7 +1,6 @@
 import datetime as dt
 import json
 import random
-import time
 
 import pytest
 from django.core.management import call_command
@@ -584,7 +583,7 @@ def test_cli_refuses_an_unknown_store(store_a):
 
 
 @pytest.mark.slow
-def test_finds_planted_groups_among_30000_clients_quickly(django_assert_num_queries):
+def test_finds_planted_groups_among_30000_clients_in_two_queries(django_assert_num_queries):
     # given: 30,000 clients in two stores with E.164 phones, 5,000 further phones and 60,000
     # orders; 1,800 clients are planted duplicates: 500 pairs by email (case differs), 250 pairs
     # by phone (formatted), 100 chains of three
@@ -642,14 +641,10 @@ def test_finds_planted_groups_among_30000_clients_quickly(django_assert_num_quer
         batch_size=2000,
     )
     assert Client.objects.count() == 30_000
-    # when
-    started = time.perf_counter()
+    # when: the time is measured by `make bench`, not here; the query count guards the shape
     with django_assert_num_queries(2):
         groups = find_duplicate_groups(Client.objects.all())
-    seconds = time.perf_counter() - started
     # then
-    print(f"\nfind_duplicate_groups on 30,000 clients: {seconds:.2f} s, {len(groups)} groups")
     assert sorted(sorted(m.id for m in g.members) for g in groups) == sorted(
         sorted(client.pk for client in group) for group in planted
     )
-    assert seconds < 30  # wall clock on a shared machine; the query count guards the shape

@@ -1,0 +1,1 @@
+"""Benchmarks: extramile timed beside its peers on the same data (`python -m bench`)."""
