@@ -109,3 +109,104 @@ class OrderLineFactory(factory.django.DjangoModelFactory):
     title = factory.SelfAttribute("variant.product.title")
     quantity = 1
     unit_price = Decimal("100.00")
+
+
+class ActionFactory(factory.django.DjangoModelFactory):
+    """An open marketing action due now; pass kind, purpose, state, due_at… to change it."""
+
+    class Meta:
+        model = "moments.Action"
+
+    store = factory.SubFactory(StoreFactory)
+    client = factory.SubFactory(ClientFactory, store=factory.SelfAttribute("..store"))
+    associate = factory.SubFactory(UserFactory, store=factory.SelfAttribute("..store"))
+    kind = "new_arrival_match"
+    purpose = "marketing"
+    reason = factory.LazyAttribute(lambda o: f"A new arrival fits {o.client.first_name}.")
+    due_at = factory.LazyFunction(timezone.now)
+    priority = 30.0
+    channel = "email"
+    state = "open"
+
+
+class NeedFactory(factory.django.DjangoModelFactory):
+    """A need in the client's words; pass budget=Decimal(…) to give one."""
+
+    class Meta:
+        model = "clients.Need"
+
+    client = factory.SubFactory(ClientFactory)
+    text = "A dark suit for a summer wedding, lightweight"
+    budget = None
+
+
+class PreferenceFactory(factory.django.DjangoModelFactory):
+    """A stated like; pass likes=False for a dislike."""
+
+    class Meta:
+        model = "clients.Preference"
+
+    client = factory.SubFactory(ClientFactory)
+    dimension = "colour"
+    value = "navy"
+    likes = True
+
+
+class RefundFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = "orders.Refund"
+
+    order = factory.SubFactory(OrderFactory)
+    external_ref = factory.Sequence(lambda n: f"RF{n:06d}")
+    amount = Decimal("100.00")
+
+
+class ProblemFactory(factory.django.DjangoModelFactory):
+    """An open problem of a client, reported by the event whose id is its external_ref."""
+
+    class Meta:
+        model = "care.Problem"
+
+    store = factory.SubFactory(StoreFactory)
+    client = factory.SubFactory(ClientFactory, store=factory.SelfAttribute("..store"))
+    kind = "left_behind"
+    status = "open"
+    external_ref = factory.Sequence(lambda n: f"evt-problem-{n}")
+
+
+class EventFactory(factory.django.DjangoModelFactory):
+    """A recorded event, not yet processed; pass type and data."""
+
+    class Meta:
+        model = "moments.Event"
+
+    event_id = factory.Sequence(lambda n: f"evt-{n}")
+    type = "order.placed"
+    occurred_at = factory.LazyFunction(timezone.now)
+    source = "api"
+    data = factory.LazyFunction(dict)
+
+
+class ImportantDateFactory(factory.django.DjangoModelFactory):
+    """A client's birthday on 28 November, year unknown; pass kind, label, month, day, year."""
+
+    class Meta:
+        model = "clients.ImportantDate"
+
+    client = factory.SubFactory(ClientFactory)
+    kind = "birthday"
+    label = "Birthday"
+    month = 11
+    day = 28
+    year = None
+
+
+class SizeFactory(factory.django.DjangoModelFactory):
+    """The size a client wears in one category (dresses 8); pass category and size."""
+
+    class Meta:
+        model = "clients.Size"
+
+    client = factory.SubFactory(ClientFactory)
+    category = "Women/Dresses"
+    size = "8"

@@ -25,3 +25,4 @@ api = NinjaAPI(
 api.add_router("/clients", clients_router)
 api.add_router("/products", products_router)
 api.add_router("/orders", orders_router)
+api.add_router("/events", "extramile.moments.api.events_router")

@@ -12,9 +12,13 @@ USAGE = """usage: extramile COMMAND [ARGS]
   serve [--port N]            serve the web app, the API and the admin
   import KIND [FILE]          KIND: clients, products, orders, vcard, shopify, ta-feng
   duplicates [--merge]        find clients sharing an email or phone; merge them
+  events load FILE.jsonl      load events in the documented format (docs/events.md)
+  engine run [--now ISO]      turn events and the calendar into actions, once; reruns add none
+  actions list [--json]       the open actions (--associate USERNAME, --store CODE)
   stats --json                counts of stores, staff, clients, products, variants, orders, lines
   createuser USERNAME         add a member of staff (--role, --store, --password)
   createtoken USERNAME        issue an API token for a member of staff
+  worker [--beat]             run a Celery worker (needs CELERY_BROKER_URL); --beat: periodic too
 
 Any other Django management command works too (extramile help lists them).
 """

@@ -116,7 +116,7 @@ AXES_LOCKOUT_TEMPLATE = "accounts/locked_out.html"
 AXES_VERBOSE = False
 
 LOGIN_URL = "login"
-LOGIN_REDIRECT_URL = "clients:book"
+LOGIN_REDIRECT_URL = "moments:today"
 LOGOUT_REDIRECT_URL = "login"
 
 SESSION_COOKIE_HTTPONLY = True
@@ -139,9 +139,30 @@ EMAIL_BACKEND = os.environ.get("EMAIL_BACKEND", "django.core.mail.backends.conso
 EMAIL_HOST = os.environ.get("EMAIL_HOST", "127.0.0.1")
 EMAIL_PORT = int(os.environ.get("EMAIL_PORT", "25"))
 DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "extramile@localhost")
+EMAIL_USE_TLS = os.environ.get("EMAIL_USE_TLS", "0") == "1"
+EMAIL_HOST_USER = os.environ.get("EMAIL_HOST_USER", "")
+EMAIL_HOST_PASSWORD = os.environ.get("EMAIL_HOST_PASSWORD", "")
+EMAIL_TIMEOUT = int(os.environ.get("EMAIL_TIMEOUT", "30"))  # seconds; below the delivery lease
+
+# PUBLIC_URL: where clients reach the app; the preference links in messages point here.
+PUBLIC_URL = os.environ.get("PUBLIC_URL", "http://127.0.0.1:8000").rstrip("/")
+# SMS_PROVIDER: "console" (default: printed, nothing sent), "locmem" (kept in memory, for
+# tests) or "twilio" (Twilio's HTTP API; TWILIO_BASE_URL may point at a compatible gateway).
+SMS_PROVIDER = os.environ.get("SMS_PROVIDER", "console")
+TWILIO_ACCOUNT_SID = os.environ.get("TWILIO_ACCOUNT_SID", "")
+TWILIO_AUTH_TOKEN = os.environ.get("TWILIO_AUTH_TOKEN", "")
+TWILIO_FROM = os.environ.get("TWILIO_FROM", "")
+TWILIO_BASE_URL = os.environ.get("TWILIO_BASE_URL", "https://api.twilio.com").rstrip("/")
+# OUTREACH_LEASE_SECONDS: how long a worker holds a message it is delivering before another may
+# take it over; OUTREACH_MAX_ATTEMPTS: delivery attempts before a message is marked failed.
+OUTREACH_LEASE_SECONDS = int(os.environ.get("OUTREACH_LEASE_SECONDS", "300"))
+OUTREACH_MAX_ATTEMPTS = int(os.environ.get("OUTREACH_MAX_ATTEMPTS", "6"))
 
 # SHOPIFY_WEBHOOK_SECRET: the app's shared secret; webhooks are refused while it is unset.
 SHOPIFY_WEBHOOK_SECRET = os.environ.get("SHOPIFY_WEBHOOK_SECRET", "")
+# EVENTS_WEBHOOK_SECRET: signs POST /webhooks/events/ (HMAC-SHA256 of the body, in the
+# X-Extramile-Signature header); the events webhook is refused while it is unset.
+EVENTS_WEBHOOK_SECRET = os.environ.get("EVENTS_WEBHOOK_SECRET", "")
 # SHOPIFY_STORE_CODE: the store that Shopify orders and customers belong to (default: first).
 SHOPIFY_STORE_CODE = os.environ.get("SHOPIFY_STORE_CODE", "")
 
@@ -156,6 +177,8 @@ CELERY_TASK_ACKS_LATE = True  # a task whose worker dies is delivered again
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_SERIALIZER = "json"
+# CELERY_TASK_DEFAULT_QUEUE: lets two deployments (or test runs) share one Redis.
+CELERY_TASK_DEFAULT_QUEUE = os.environ.get("CELERY_TASK_DEFAULT_QUEUE", "celery")
 
 NINJA_PAGINATION_PER_PAGE = 50
 NINJA_MAX_PER_PAGE_SIZE = 500

@@ -18,13 +18,16 @@ from __future__ import annotations
 
 import importlib
 import logging
+import math
+import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
 from django.apps import apps
 from django.conf import settings
-from django.db import transaction
+from django.db import close_old_connections, transaction
 
 logger = logging.getLogger(__name__)
 
@@ -119,3 +122,38 @@ def enqueue(fn: Callable[..., Any], /, **kwargs: Any) -> None:
             logger.exception("Background task %s failed in-process (kwargs %r).", name, kwargs)
 
     transaction.on_commit(start)
+
+
+class PeriodicRunner(threading.Thread):
+    """Runs the periodic tasks in this process, for the embedded default (no Celery beat).
+
+    `extramile serve` starts one. Each task runs when its interval has passed since it last
+    started; a failing run is logged and tried again at its next turn.
+    """
+
+    def __init__(self, *, tick_seconds: float = 5.0) -> None:
+        """Prepare a daemon thread that wakes every `tick_seconds`."""
+        super().__init__(name="extramile-periodic", daemon=True)
+        self.tick_seconds = tick_seconds
+        self.stopping = threading.Event()
+
+    def run(self) -> None:
+        """Run due tasks until stopped."""
+        last_started: dict[str, float] = {}
+        while not self.stopping.is_set():
+            for job in periodic_tasks():
+                now = time.monotonic()
+                if now - last_started.get(job.name, -math.inf) < job.seconds:
+                    continue
+                last_started[job.name] = now
+                try:
+                    run_task(job.name, {})
+                except Exception:
+                    logger.exception("Periodic task %s failed; it runs again later.", job.name)
+                finally:
+                    close_old_connections()
+            self.stopping.wait(self.tick_seconds)
+
+    def stop(self) -> None:
+        """Ask the thread to finish after the task it is running."""
+        self.stopping.set()

@@ -12,10 +12,13 @@ from django.views.static import serve as static_serve
 from extramile.api import api
 
 urlpatterns = [
-    path("", RedirectView.as_view(pattern_name="clients:book", permanent=False)),
+    path("", RedirectView.as_view(pattern_name="moments:today", permanent=False)),
     path("", include("extramile.accounts.urls")),
+    path("today/", include("extramile.moments.urls")),
     path("clients/", include("extramile.clients.urls")),
     path("webhooks/", include("extramile.ingest.urls")),
+    path("webhooks/events/", include("extramile.moments.webhook_urls")),
+    path("p/", include("extramile.outreach.urls")),
     path("api/v1/", api.urls),
     path("admin/", admin.site.urls),
 ]

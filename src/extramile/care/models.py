@@ -54,7 +54,7 @@ class Problem(models.Model):
     resolved_at = models.DateTimeField(null=True, blank=True)
     resolution = models.TextField(blank=True)
     external_ref = models.CharField(
-        max_length=100, unique=True, null=True, blank=True, help_text="The reporting event's id."
+        max_length=200, unique=True, null=True, blank=True, help_text="The reporting event's id."
     )
 
     class Meta:

@@ -486,6 +486,39 @@ def _need_entries(client: Client) -> Iterable[TimelineEntry]:
             yield TimelineEntry(at=need.met_at, kind="need_met", title="Need met", detail=need.text)
 
 
+def _outreach_entries(client: Client) -> Iterable[TimelineEntry]:
+    """Messages to the client and calls logged with them (read lazily: outreach imports us)."""
+    from extramile.outreach.models import AuditEntry, Message, MessageStatus
+
+    words = {"email": "Email", "sms": "Text message"}
+    for message in Message.objects.filter(client=client).select_related("sender"):
+        what = words.get(message.channel, message.channel)
+        about = f": {message.subject}" if message.subject else ""
+        actor = message.sender.display_name if message.sender else ""
+        if message.status == MessageStatus.SENT and message.sent_at:
+            at, title, detail = message.sent_at, f"{what} sent{about}", message.body
+        elif message.status == MessageStatus.REFUSED:
+            at, title, detail = message.created_at, f"{what} not sent{about}", message.last_error
+        elif message.status == MessageStatus.FAILED:
+            at, title = message.created_at, f"{what} could not be delivered{about}"
+            detail = message.last_error
+        else:
+            at, title, detail = message.created_at, f"{what} on its way{about}", message.body
+        yield TimelineEntry(
+            at=at, kind=f"message_{message.status}", title=title, detail=detail, actor=actor
+        )
+    calls = AuditEntry.objects.filter(client=client, verb="called").select_related("actor")
+    for entry in calls:
+        reached = bool(entry.detail.get("reached"))
+        yield TimelineEntry(
+            at=entry.at,
+            kind="call",
+            title="Call, reached" if reached else "Call, not reached",
+            detail=str(entry.detail.get("outcome", "")),
+            actor=entry.actor.display_name if entry.actor else "",
+        )
+
+
 # Each source turns one kind of record into entries; to show a new kind (messages, calls,
 # problems, promises, surveys) write one more function like these and list it here.
 TIMELINE_SOURCES: list[TimelineSource] = [
@@ -494,6 +527,7 @@ TIMELINE_SOURCES: list[TimelineSource] = [
     _note_entries,
     _consent_entries,
     _need_entries,
+    _outreach_entries,
 ]
 
 

@@ -34,7 +34,12 @@ def serve_forever(*, host: str, port: int, threads: int, out: TextIOBase) -> Non
     from django.core.wsgi import get_wsgi_application
     from waitress import serve
 
+    from extramile.tasks import PeriodicRunner, uses_celery
+
     application = get_wsgi_application()
+    if not uses_celery():
+        # The embedded default has no Celery beat: the engine sweep and the outbox run here.
+        PeriodicRunner().start()
     if not is_loopback(host):
         out.write(f"Warning: {host} is reachable from other machines.\n")
     out.write(f"Serving extramile on http://{host}:{port}/ — press Ctrl+C to stop.\n")

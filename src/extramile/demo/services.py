@@ -42,6 +42,7 @@ from extramile.demo.generator import (
     build_demo,
 )
 from extramile.demo.photos import draw_product_photo
+from extramile.demo.story_events import record_story_events
 from extramile.orders.models import Order, OrderLine, Refund
 
 DEFAULT_SEED = 2026
@@ -111,6 +112,7 @@ def load_demo(
         for name in written:
             default_storage.delete(name)
         raise
+    record_story_events()
     return data
 
 

@@ -922,6 +922,7 @@ def _write_orders(plans: list[_OrderPlan], *, report: ImportReport, file: str) -
     lines: dict[int, list[OrderLine]] = {}
     for line in OrderLine.objects.filter(order__in=existing.values()).order_by("id"):
         lines.setdefault(line.order_id, []).append(line)
+    changed: list[str] = []
     with transaction.atomic():
         for plan in plans:
             order = existing.get(plan.ref)
@@ -944,6 +945,22 @@ def _write_orders(plans: list[_OrderPlan], *, report: ImportReport, file: str) -
                 report.count_updated(kind, n)
             if not created and not updated:
                 report.unchanged += len(plan.rows)
+            else:
+                changed.append(plan.ref)
+        _record_order_events(changed)
+
+
+def _record_order_events(refs: list[str]) -> None:
+    """Record what the import did to these orders as documented events (docs/events.md)."""
+    from extramile.moments.events import record_imported_order_events
+
+    if refs:
+        record_imported_order_events(
+            Order.objects.filter(external_ref__in=refs)
+            .select_related("store", "client", "associate")
+            .prefetch_related("lines")
+            .order_by("placed_at", "id")
+        )
 
 
 def _write_order(

@@ -364,7 +364,9 @@ def receive_shopify_event(
             duplicate = True
         else:
             duplicate = False
-        _apply(_Run(report=report, file=file, row=row), topic, parsed)
+        run = _Run(report=report, file=file, row=row)
+        record = _apply(run, topic, parsed)
+        _record_events(run, topic, parsed, record)
         report.seconds = time.perf_counter() - started
         event.summary = report.as_dict()
         event.save(update_fields=["summary"])
@@ -529,15 +531,56 @@ def _shopify_store(report: ImportReport) -> Store:
     return store
 
 
-def _apply(run: _Run, topic: str, parsed: _Parsed) -> None:
+def _apply(run: _Run, topic: str, parsed: _Parsed) -> models.Model:
     if isinstance(parsed, ShopifyOrder):
-        _apply_order(run, parsed, cancelled=topic == "orders/cancelled")
-    elif isinstance(parsed, ShopifyRefund):
-        _apply_refund_event(run, parsed)
-    elif isinstance(parsed, ShopifyProduct):
-        _apply_product(run, parsed)
+        return _apply_order(run, parsed, cancelled=topic == "orders/cancelled")
+    if isinstance(parsed, ShopifyRefund):
+        return _apply_refund_event(run, parsed)
+    if isinstance(parsed, ShopifyProduct):
+        return _apply_product(run, parsed)
+    return _apply_customer(run, parsed, field_prefix="")
+
+
+def _record_events(run: _Run, topic: str, parsed: _Parsed, record: models.Model) -> None:
+    """Record the documented event this delivery stands for (docs/events.md), once per id.
+
+    The change is already written, so processing the event only runs the detectors.
+    """
+    from extramile.moments.event_schema import InvalidEvent
+    from extramile.moments.events import order_event, record_event
+    from extramile.moments.models import EventType
+
+    if isinstance(record, Order):
+        if topic == "orders/create":
+            fields = order_event(record, type=EventType.ORDER_PLACED)
+        elif topic == "orders/cancelled" and record.cancelled_at is not None:
+            fields = order_event(record, type=EventType.ORDER_CANCELLED)
+        elif topic == "orders/updated" and record.fulfilled_at is not None:
+            topic = "orders/fulfilled"
+            fields = order_event(record, type=EventType.ORDER_FULFILLED)
+        else:
+            return
+    elif isinstance(record, Refund):
+        fields = order_event(record.order, type=EventType.ORDER_REFUNDED, refund=record)
+    elif isinstance(record, Product) and isinstance(parsed, ShopifyProduct):
+        if topic != "products/create":
+            return
+        if not run.report.created.get("products"):
+            return  # Shopify says it is new, but the catalog already had it
+        fields = {
+            "type": EventType.PRODUCT_ARRIVED,
+            "occurred_at": parsed.created_at or timezone.now(),
+            "data": {"product": {"id": record.external_ref}},
+            "store": run.store,
+        }
+        if record.arrived_on is not None:
+            fields["data"]["arrived_on"] = record.arrived_on.isoformat()
     else:
-        _apply_customer(run, parsed, field_prefix="")
+        return
+    try:
+        record_event(event_id=f"shopify:{topic}:{parsed.id}", source=SOURCE, **fields)
+    except InvalidEvent as exc:
+        run.error("(event)", f"{fields['type']} not recorded as an event: {exc}")
 
 
 _M = TypeVar("_M", bound=models.Model)
@@ -820,7 +863,7 @@ def _variant_for(shopify_id: int | None, sku: str | None) -> Variant | None:
     return variant
 
 
-def _apply_refund_event(run: _Run, data: ShopifyRefund) -> None:
+def _apply_refund_event(run: _Run, data: ShopifyRefund) -> Refund:
     order = Order.objects.filter(shopify_id=data.order_id).first() if data.order_id else None
     if order is None:
         raise ShopifyPayloadError(
@@ -830,6 +873,7 @@ def _apply_refund_event(run: _Run, data: ShopifyRefund) -> None:
         )
     refund = _apply_refund(run, data, order=order)
     _put(run, "orders", order, _order_state(order, refunded_in_full=False, at=refund.created_at))
+    return refund
 
 
 def _apply_refund(run: _Run, data: ShopifyRefund, *, order: Order) -> Refund:

@@ -12,6 +12,7 @@ from django.utils import timezone
 from extramile.accounts.models import Store
 from extramile.catalog.models import Product
 from extramile.clients.models import Client
+from extramile.orders.models import Order
 
 
 class EventType(models.TextChoices):
@@ -219,3 +220,27 @@ class ActionKey(models.Model):
 
     def __str__(self) -> str:
         return self.key
+
+
+class Attribution(models.Model):
+    """An order linked to the action that preceded it, for contacted and held-out clients alike.
+
+    The contact time is when the action was done, or for a held-out action when it would have
+    been due; an order placed by the client within the store's attribution window after it is
+    linked to the latest such action. Comparing the two groups measures the lift.
+    """
+
+    action = models.ForeignKey(Action, on_delete=models.CASCADE, related_name="attributions")
+    order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="attributions")
+    client = models.ForeignKey(Client, on_delete=models.CASCADE, related_name="attributions")
+    kind = models.CharField(max_length=32, choices=ActionKind.choices)
+    held_out = models.BooleanField(help_text="The action was held out: nobody contacted them.")
+    window_days = models.PositiveSmallIntegerField()
+    attributed_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["-attributed_at", "-id"]
+        constraints = [models.UniqueConstraint(fields=["action", "order"], name="attribution_once")]
+
+    def __str__(self) -> str:
+        return f"{self.order} after action {self.action_id}"

@@ -135,6 +135,7 @@ def test_openapi_schema_lists_the_routes_behind_a_bearer_scheme():
         ("get", "/api/v1/products/{product_id}"),
         ("get", "/api/v1/orders"),
         ("get", "/api/v1/orders/{order_id}"),
+        ("post", "/api/v1/events"),
     }
     assert schema["components"]["securitySchemes"] == {
         "ApiTokenAuth": {"type": "http", "scheme": "bearer"}

@@ -13,12 +13,12 @@ def zoe(store_a):
 
 
 @pytest.mark.django_db
-def test_login_with_right_password_opens_the_client_book(client, zoe):
+def test_login_with_right_password_opens_today(client, zoe):
     # when
     response = client.post(reverse("login"), {"username": "zoe", "password": PASSWORD})
     # then
     assert response.status_code == 302
-    assert response.url == reverse("clients:book")
+    assert response.url == reverse("moments:today")
     assert client.session[SESSION_KEY] == str(zoe.pk)
 
 

@@ -1,0 +1,428 @@
+"""Turn detectors' candidates into actions under the rules of contact.
+
+Each candidate is decided in its own transaction, on the client's locked row, in this order:
+
+1. **Once per moment.** A candidate whose key is already recorded changes nothing and counts as
+   a duplicate. The key's unique index settles a race between two runs: the loser's write fails
+   and it counts a duplicate too.
+2. **Who.** The candidate's associate; else the client's primary associate if still active;
+   else the store's active associate with the fewest open actions (a manager if the store has
+   no associate).
+3. **Silence.** A marketing candidate is suppressed when the client has an open problem, or
+   when no channel is consented. Suppressed and held-out actions are recorded with their key,
+   so a rerun adds nothing, and are never shown.
+4. **Channel.** The candidate's channel when allowed, else the best allowed one: for marketing
+   email, then SMS, then a call, each only with the client's consent and an address. Service
+   contacts (an order check-in, a cancellation courtesy call, service recovery) are about the
+   client's own order or problem, so they need no marketing consent: a call needs only a phone
+   number and no explicit "no" to calls; email and SMS still need consent. The order is phone,
+   then email, then SMS. A service candidate with no allowed channel is suppressed too.
+5. **One contact.** When the client already has an open action of the same purpose, the
+   candidate is merged into it (its reason, evidence, products and key join it; the higher
+   priority and the earlier due time win) instead of making a second action. A merge adds no
+   contact, so the cap below does not stop it.
+6. **Cap.** A marketing candidate is suppressed when the client's marketing contacts — done in
+   the last `marketing_cap_days`, plus those still open or snoozed, which will happen —
+   reach `marketing_cap`. Service contacts are never capped.
+7. **When.** An action is due when the candidate says, but not before now, and never in the
+   quiet hours of the client's own time zone (a call no more than a message): the due time
+   moves to their end, and an expiry that would then fall first moves with it. A marketing
+   action for an associate whose local day already holds `daily_capacity` open actions moves
+   to the next day with room (suppressed if none comes before it expires); service actions
+   are never deferred.
+8. **Holdout.** An eligible marketing action is held out with probability `holdout_share`,
+   decided by a hash of its key (extramile.engine.holdout) so the same moment is always decided
+   the same way and a test can predict it. It is recorded as "held_out" with the time it would
+   have been due, for attribution, and never shown. Service actions are never held out.
+9. **Priority** from the kind, the detector's score and the urgency (extramile.engine.priority).
+   A batch is decided in order of priority, most important first, so a birthday is not
+   crowded out of a full day by new arrivals that happened to be found first.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import Counter
+from dataclasses import dataclass, field
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from django.db import IntegrityError, transaction
+from django.db.models import Count, Q
+
+from extramile.accounts.models import Role, Store, User
+from extramile.clients.models import Channel, Client
+from extramile.clients.services import current_consents
+from extramile.engine.holdout import is_held_out
+from extramile.engine.priority import priority_score
+from extramile.moments.candidates import Candidate, ShownProduct
+from extramile.moments.governance import (
+    consented_channels,
+    has_open_problem,
+    next_allowed_time,
+    rules_for,
+)
+from extramile.moments.models import (
+    Action,
+    ActionChannel,
+    ActionKey,
+    ActionKind,
+    ActionProduct,
+    ActionPurpose,
+    ActionState,
+    StoreRules,
+)
+
+MARKETING_CHANNELS = (ActionChannel.EMAIL, ActionChannel.SMS, ActionChannel.PHONE)
+SERVICE_CHANNELS = (ActionChannel.PHONE, ActionChannel.EMAIL, ActionChannel.SMS)
+# How far a full calendar may push a marketing action before it is given up.
+MAX_DEFERRAL_DAYS = 30
+NUMBER_WORDS = {2: "Two", 3: "Three", 4: "Four", 5: "Five", 6: "Six"}
+
+
+@dataclass
+class ProposalResult:
+    """What the rules made of a batch of candidates; `merged` has one entry per merge."""
+
+    created: list[Action] = field(default_factory=list)
+    merged: list[Action] = field(default_factory=list)
+    duplicates: int = 0
+    held_out: list[Action] = field(default_factory=list)
+    suppressed: list[Action] = field(default_factory=list)
+
+    def add(self, other: ProposalResult) -> None:
+        """Add another result's counts and actions to this one."""
+        self.created.extend(other.created)
+        self.merged.extend(other.merged)
+        self.duplicates += other.duplicates
+        self.held_out.extend(other.held_out)
+        self.suppressed.extend(other.suppressed)
+
+    def created_by_kind(self) -> dict[str, int]:
+        """Count the created (shown) actions per kind."""
+        return dict(Counter(action.kind for action in self.created))
+
+
+@dataclass
+class _Decision:
+    outcome: str  # created, merged, duplicate, held_out, suppressed
+    action: Action | None = None
+
+
+def propose_actions(candidates: list[Candidate], *, now: dt.datetime) -> ProposalResult:
+    """Apply the rules of contact to each candidate and record the actions they lead to."""
+    result = ProposalResult()
+    # The most important moments go first, so that they take an associate's scarce day and
+    # lead the actions that later reasons merge into (a stable sort: ties keep their order).
+    ordered = sorted(candidates, key=lambda c: -_first_priority(c, now=now))
+    for candidate in ordered:
+        try:
+            with transaction.atomic():
+                decision = _propose_one(candidate, now=now)
+        except IntegrityError:
+            # Another run recorded the same moment between our look and our write.
+            if not ActionKey.objects.filter(key=candidate.key).exists():
+                raise
+            decision = _Decision("duplicate")
+        if decision.outcome == "duplicate":
+            result.duplicates += 1
+        else:
+            assert decision.action is not None
+            getattr(result, decision.outcome).append(decision.action)
+    return result
+
+
+def _first_priority(candidate: Candidate, *, now: dt.datetime) -> float:
+    """The candidate's priority before the rules move its due time."""
+    expires = candidate.expires_at
+    return priority_score(
+        kind=ActionKind(candidate.kind).value,
+        score=candidate.score,
+        hours_until_due=(max(candidate.due_at, now) - now).total_seconds() / 3600,
+        hours_until_expiry=None if expires is None else (expires - now).total_seconds() / 3600,
+    )
+
+
+def _key_taken(key: str) -> bool:
+    return ActionKey.objects.filter(key=key).exists()
+
+
+def _propose_one(candidate: Candidate, *, now: dt.datetime) -> _Decision:
+    if _key_taken(candidate.key):
+        return _Decision("duplicate")
+    # The lock makes proposals for one client take turns, so two candidates cannot both find
+    # no open action and make two.
+    client = (
+        Client.objects.select_for_update(of=("self",))
+        .select_related("store", "primary_associate")
+        .get(pk=candidate.client.pk)
+    )
+    if _key_taken(candidate.key):  # recorded while this run waited for the lock
+        return _Decision("duplicate")
+    rules = rules_for(client.store)
+    purpose = candidate.purpose
+    marketing = purpose == ActionPurpose.MARKETING
+    name = _first_name(client)
+    due = next_allowed_time(client, max(candidate.due_at, now), rules)
+    expires = _keep_expiry_after_due(candidate.expires_at, original_due=candidate.due_at, due=due)
+    draft = _Draft(
+        candidate=candidate,
+        client=client,
+        purpose=purpose,
+        associate=_resolve_associate(candidate, client),
+        due=due,
+        expires=expires,
+        now=now,
+    )
+
+    if marketing and has_open_problem(client):
+        return draft.record(
+            ActionState.SUPPRESSED,
+            f"{name} has an open problem; no marketing until it is resolved.",
+        )
+    channel = _choose_channel(candidate, client, purpose)
+    if channel is None:
+        if marketing:
+            why = (
+                f"{name} has not agreed to marketing by email, SMS or phone "
+                "(or we lack the address)."
+            )
+        else:
+            why = f"No way to reach {name}: no phone number and no email or SMS consent."
+        return draft.record(ActionState.SUPPRESSED, why)
+    draft.channel = channel
+
+    existing = (
+        Action.objects.select_for_update()
+        .filter(client=client, purpose=purpose, state=ActionState.OPEN)
+        .order_by("-priority", "due_at", "id")
+        .first()
+    )
+    if existing is not None:
+        _merge(existing, draft)
+        return _Decision("merged", existing)
+
+    if not marketing:
+        return draft.record(ActionState.OPEN)
+    contacts = _marketing_contacts(client, rules, now=now)
+    if contacts >= rules.marketing_cap:
+        return draft.record(
+            ActionState.SUPPRESSED,
+            f"{name} has had {contacts} marketing contacts in {rules.marketing_cap_days} days "
+            f"(the limit is {rules.marketing_cap}).",
+        )
+    deferred = _defer_for_capacity(draft.associate, due, client=client, rules=rules)
+    if deferred is None or (expires is not None and deferred >= expires):
+        who = draft.associate.display_name if draft.associate else "The store"
+        return draft.record(
+            ActionState.SUPPRESSED, f"{who} has no room for it before the moment passes."
+        )
+    draft.due = deferred
+    share = float(rules.holdout_share)
+    if is_held_out(candidate.key, share):
+        return draft.record(
+            ActionState.HELD_OUT,
+            f"Held out (the {share:.0%} control group) so the lift can be measured; never shown.",
+        )
+    return draft.record(ActionState.OPEN)
+
+
+@dataclass
+class _Draft:
+    """A candidate with its client, associate, channel and times decided, ready to record."""
+
+    candidate: Candidate
+    client: Client
+    purpose: ActionPurpose
+    associate: User | None
+    due: dt.datetime
+    expires: dt.datetime | None
+    now: dt.datetime
+    channel: str = ""
+
+    @property
+    def priority(self) -> float:
+        expiry_hours = None
+        if self.expires is not None:
+            expiry_hours = (self.expires - self.now).total_seconds() / 3600
+        return priority_score(
+            kind=ActionKind(self.candidate.kind).value,
+            score=self.candidate.score,
+            hours_until_due=(self.due - self.now).total_seconds() / 3600,
+            hours_until_expiry=expiry_hours,
+        )
+
+    def entry(self) -> dict[str, Any]:
+        return {
+            "kind": ActionKind(self.candidate.kind).value,
+            "reason": self.candidate.reason,
+            "evidence": self.candidate.evidence,
+        }
+
+    def record(self, state: ActionState, state_reason: str = "") -> _Decision:
+        candidate = self.candidate
+        action = Action.objects.create(
+            store=self.client.store,
+            associate=self.associate,
+            client=self.client,
+            kind=candidate.kind,
+            purpose=self.purpose,
+            reason=candidate.reason,
+            evidence=candidate.evidence,
+            reasons=[self.entry()],
+            due_at=self.due,
+            expires_at=self.expires,
+            priority=self.priority,
+            channel=self.channel or (candidate.channel or ""),
+            subject=candidate.subject,
+            draft=candidate.draft,
+            surprise=candidate.surprise,
+            surprise_note=candidate.surprise_note,
+            state=state,
+            state_reason=state_reason[:255],
+            created_at=self.now,
+        )
+        _add_products(action, candidate.products)
+        ActionKey.objects.create(key=candidate.key, action=action, created_at=self.now)
+        outcome = {
+            ActionState.OPEN: "created",
+            ActionState.HELD_OUT: "held_out",
+            ActionState.SUPPRESSED: "suppressed",
+        }[state]
+        return _Decision(outcome, action)
+
+
+def _merge(action: Action, draft: _Draft) -> None:
+    """Fold the candidate into the client's open action: one contact for every reason."""
+    candidate = draft.candidate
+    # An action made elsewhere may carry no list yet; its own reason comes first then.
+    earlier = action.reasons or [
+        {"kind": action.kind, "reason": action.reason, "evidence": action.evidence}
+    ]
+    reasons = [*earlier, draft.entry()]
+    action.reasons = reasons
+    action.reason = combined_reason([entry["reason"] for entry in reasons])
+    action.priority = max(action.priority, draft.priority)
+    action.due_at = min(action.due_at, draft.due)
+    if action.expires_at is None or draft.expires is None:
+        action.expires_at = None
+    else:
+        action.expires_at = max(action.expires_at, draft.expires)
+    if action.surprise_id is None and candidate.surprise is not None:
+        action.surprise = candidate.surprise
+        action.surprise_note = candidate.surprise_note
+    action.save()
+    _add_products(action, candidate.products)
+    ActionKey.objects.create(key=candidate.key, action=action, created_at=draft.now)
+
+
+def combined_reason(reasons: list[str]) -> str:
+    """Join several reasons into one line: "Two reasons, one contact: A; B."."""
+    parts = [reason.strip().rstrip(". ") for reason in reasons if reason.strip()]
+    if len(parts) == 1:
+        return parts[0] + "."
+    count = NUMBER_WORDS.get(len(parts), str(len(parts)))
+    return f"{count} reasons, one contact: " + "; ".join(parts) + "."
+
+
+def _add_products(action: Action, products: list[ShownProduct]) -> None:
+    shown = set(action.action_products.values_list("product_id", flat=True))
+    position = action.action_products.count()
+    rows = []
+    for item in products:
+        if item.product.pk in shown:
+            continue
+        shown.add(item.product.pk)
+        rows.append(
+            ActionProduct(action=action, product=item.product, position=position, note=item.note)
+        )
+        position += 1
+    ActionProduct.objects.bulk_create(rows)
+
+
+def _first_name(client: Client) -> str:
+    return client.first_name or client.full_name or str(client)
+
+
+def _is_active(user: User) -> bool:
+    return user.is_active and user.deactivated_at is None
+
+
+def _resolve_associate(candidate: Candidate, client: Client) -> User | None:
+    if candidate.associate is not None:
+        return candidate.associate
+    primary = client.primary_associate
+    if primary is not None and _is_active(primary):
+        return primary
+    return least_loaded_associate(client.store)
+
+
+def least_loaded_associate(store: Store) -> User | None:
+    """Return the store's active associate with the fewest open actions (else a manager)."""
+    for role in (Role.ASSOCIATE, Role.MANAGER):
+        found = (
+            User.objects.filter(store=store, role=role, is_active=True, deactivated_at__isnull=True)
+            .annotate(load=Count("actions", filter=Q(actions__state=ActionState.OPEN)))
+            .order_by("load", "username")
+            .first()
+        )
+        if found is not None:
+            return found
+    return None
+
+
+def _choose_channel(candidate: Candidate, client: Client, purpose: ActionPurpose) -> str | None:
+    consented = consented_channels(client)
+    if purpose == ActionPurpose.SERVICE:
+        allowed = {c.value for c in SERVICE_CHANNELS if c.value in consented}
+        phone = current_consents(client).get(Channel.PHONE)
+        refused_calls = phone is not None and not phone.granted
+        if client.phone and not refused_calls:
+            allowed.add(ActionChannel.PHONE.value)
+        order = SERVICE_CHANNELS
+    else:
+        allowed = {c.value for c in MARKETING_CHANNELS if c.value in consented}
+        order = MARKETING_CHANNELS
+    if candidate.channel is not None and ActionChannel(candidate.channel).value in allowed:
+        return ActionChannel(candidate.channel).value
+    return next((c.value for c in order if c.value in allowed), None)
+
+
+def _marketing_contacts(client: Client, rules: StoreRules, *, now: dt.datetime) -> int:
+    since = now - dt.timedelta(days=rules.marketing_cap_days)
+    return Action.objects.filter(
+        Q(state=ActionState.DONE, completed_at__gt=since, completed_at__lte=now)
+        | Q(state__in=[ActionState.OPEN, ActionState.SNOOZED]),
+        client=client,
+        purpose=ActionPurpose.MARKETING,
+    ).count()
+
+
+def _keep_expiry_after_due(
+    expires: dt.datetime | None, *, original_due: dt.datetime, due: dt.datetime
+) -> dt.datetime | None:
+    """Move an expiry that the quiet hours overtook, keeping the moment's window."""
+    if expires is None or expires > due:
+        return expires
+    return due + max(expires - original_due, dt.timedelta(hours=1))
+
+
+def _defer_for_capacity(
+    associate: User | None, due: dt.datetime, *, client: Client, rules: StoreRules
+) -> dt.datetime | None:
+    """Return the due time on the first local day the associate has room, or None."""
+    if associate is None:
+        return due
+    zone = ZoneInfo(client.store.time_zone or "UTC")
+    for _ in range(MAX_DEFERRAL_DAYS):
+        local = due.astimezone(zone)
+        start = dt.datetime.combine(local.date(), dt.time(0), tzinfo=zone)
+        end = dt.datetime.combine(local.date() + dt.timedelta(days=1), dt.time(0), tzinfo=zone)
+        busy = Action.objects.filter(
+            associate=associate, state=ActionState.OPEN, due_at__gte=start, due_at__lt=end
+        ).count()
+        if busy < rules.daily_capacity:
+            return due
+        next_day = dt.datetime.combine(local.date() + dt.timedelta(days=1), local.time(), zone)
+        due = next_allowed_time(client, next_day.astimezone(dt.UTC), rules)
+    return None
