@@ -53,7 +53,7 @@ from extramile.moments.detectors.calendar_support import (
     Pick,
     StockTable,
     arrival_ordinals,
-    best_products,
+    best_products_by_category,
     bought_pairs,
     category_noun,
     chunks,
@@ -70,7 +70,6 @@ from extramile.moments.detectors.calendar_support import (
     spoken_date,
     stock_note,
     stock_table,
-    taste_model,
     tastes_of,
 )
 from extramile.moments.governance import rules_for
@@ -345,22 +344,16 @@ def _candidates(
         .values_list("product__category", flat=True)
         .distinct()
     }
-    model = taste_model(ids, table, tastes)
-    picks: dict[tuple[int, str], list[Pick]] = {}
-    for category in sorted(categories):
-        chosen = best_products(
-            ids,
-            clients=clients,
-            table=table,
-            tastes=tastes,
-            sizes=sizes,
-            choose=_chooser(table, row_category == category, seasons),
-            limit=COUNTED,
-            bought=bought,
-            model=model,
-        )
-        for client_id, found in chosen.items():
-            picks[(client_id, category)] = found
+    picks = best_products_by_category(
+        ids,
+        clients=clients,
+        table=table,
+        tastes=tastes,
+        sizes=sizes,
+        choose=_chooser(table, row_category, seasons),
+        limit=COUNTED,
+        bought=bought,
+    )
     groups = group_seasons(seasons, tastes)
     shown_by_group = [_shown(group, picks) for group in groups]
     instances = client_instances(ids)
@@ -436,8 +429,8 @@ def _shown(group: SeasonGroup, picks: dict[tuple[int, str], list[Pick]]) -> list
     return shown
 
 
-def _chooser(table: StockTable, in_category: np.ndarray, seasons: list[SeasonAhead]) -> Chooser:
-    """Rows of the season's category not bought before: new arrivals, then likes, then fit."""
+def _chooser(table: StockTable, row_category: np.ndarray, seasons: list[SeasonAhead]) -> Chooser:
+    """Rows of the client's season categories not bought before: new, then likes, then fit."""
     arrived = np.array(
         [
             (table.products[p].arrived_on or dt.date(1970, 1, 1)).toordinal()
@@ -449,9 +442,18 @@ def _chooser(table: StockTable, in_category: np.ndarray, seasons: list[SeasonAhe
     new_since = {
         s.client.id: (s.today - dt.timedelta(days=s.arrival_days)).toordinal() for s in seasons
     }
+    in_season = {(s.client.id, top_category(s.category)) for s in seasons}
 
     def choose(view: PairView) -> tuple[np.ndarray, np.ndarray]:
-        since = np.array([new_since.get(pk, 0) for pk in view.client_ids.tolist()], dtype=float)
+        clients = view.client_ids.tolist()
+        since = np.array([new_since.get(pk, 0) for pk in clients], dtype=float)
+        wanted = np.array(
+            [
+                (pk, row_category[row]) in in_season
+                for pk, row in zip(clients, view.rows.tolist(), strict=True)
+            ],
+            dtype=bool,
+        )
         new = arrived[view.rows] >= since
         score = (
             NEW_BONUS * new
@@ -459,7 +461,7 @@ def _chooser(table: StockTable, in_category: np.ndarray, seasons: list[SeasonAhe
             + view.fit
             + 1e-3 * recency[view.rows]
         )
-        return in_category[view.rows] & ~view.bought, score
+        return wanted & ~view.bought, score
 
     return choose
 
@@ -490,13 +492,17 @@ class StockWords:
         """Say it: "Two new suits arrived in size 42L." (empty when there is nothing to say)."""
         where = f" in size {self.size}" if self.size and self.sized else ""
         if self.new:
-            return f"{noun.counted(self.new, 'new').capitalize()} arrived{where}."
+            return f"{_upper_first(noun.counted(self.new, 'new'))} arrived{where}."
         if self.in_stock:
             verb = "is" if self.in_stock == 1 else "are"
-            return f"{noun.counted(self.in_stock).capitalize()} {verb} in stock{where}."
+            return f"{_upper_first(noun.counted(self.in_stock))} {verb} in stock{where}."
         if self.sized and not self.size:
             return f"No {noun.singular} size on file: ask when you call."
         return ""
+
+
+def _upper_first(text: str) -> str:
+    return text[:1].upper() + text[1:]
 
 
 def _and(items: list[str]) -> str:
@@ -507,7 +513,10 @@ def reason_for(group: SeasonGroup, *, stock: StockWords) -> str:
     """Say the season in plain words, with what is in stock for it."""
     ahead = group.main
     noun = category_noun(ahead.category)
-    things = _and([category_noun(a.category).some() for a in (ahead, *group.others)])
+    named = [category_noun(a.category).some() for a in (ahead, *group.others)]
+    if len(named) > 3:
+        named = [*named[:2], f"things from {count_word(len(named) - 2)} other categories"]
+    things = _and(named)
     season = ahead.season
     years = list(season.years_seen)
     listed = ", ".join(str(y) for y in years)

@@ -844,10 +844,78 @@ def best_products(
     each product once, in its best row. `model`, when given, must be
     `taste_model(client_ids, table, tastes)`: built once, it serves several choices.
     """
+    ids, offers = _chosen_offers(
+        client_ids,
+        clients=clients,
+        table=table,
+        tastes=tastes,
+        sizes=sizes,
+        choose=choose,
+        bought=bought,
+        model=model,
+    )
+    offers = offers.take(top_per_group(offers.client, offers.fit, limit, tie=offers.product))
     found: dict[int, list[Pick]] = {}
-    if not client_ids or len(table) == 0:
-        return found
+    for i in np.lexsort((offers.product, -offers.fit, offers.client)).tolist():
+        found.setdefault(int(ids[offers.client[i]]), []).append(_pick(offers, i))
+    return found
+
+
+def best_products_by_category(
+    client_ids: Sequence[int],
+    *,
+    clients: dict[int, ClientRow],
+    table: StockTable,
+    tastes: dict[int, Taste],
+    sizes: dict[int, dict[str, str]],
+    choose: Chooser,
+    limit: int = MAX_SHOWN,
+    bought: set[tuple[int, int]] | None = None,
+) -> dict[tuple[int, str], list[Pick]]:
+    """Like `best_products`, the `limit` best per client and category (its top two levels)."""
+    ids, offers = _chosen_offers(
+        client_ids,
+        clients=clients,
+        table=table,
+        tastes=tastes,
+        sizes=sizes,
+        choose=choose,
+        bought=bought,
+        model=None,
+    )
+    names = [top_category(table.products[p].category) for p in offers.product.tolist()]
+    _, category = np.unique(np.array(names, dtype=object), return_inverse=True)
+    group = offers.client * (int(category.max(initial=0)) + 1) + category
+    offers = offers.take(keep := top_per_group(group, offers.fit, limit, tie=offers.product))
+    names = [n for n, k in zip(names, keep.tolist(), strict=True) if k]
+    found: dict[tuple[int, str], list[Pick]] = {}
+    for i in np.lexsort((offers.product, -offers.fit, offers.client)).tolist():
+        key = (int(ids[offers.client[i]]), names[i])
+        found.setdefault(key, []).append(_pick(offers, i))
+    return found
+
+
+def _pick(offers: Offers, i: int) -> Pick:
+    return Pick(
+        product_id=int(offers.product[i]), row=int(offers.variant[i]), score=float(offers.fit[i])
+    )
+
+
+def _chosen_offers(
+    client_ids: Sequence[int],
+    *,
+    clients: dict[int, ClientRow],
+    table: StockTable,
+    tastes: dict[int, Taste],
+    sizes: dict[int, dict[str, str]],
+    choose: Chooser,
+    bought: set[tuple[int, int]] | None,
+    model: TasteModel | None,
+) -> tuple[np.ndarray, Offers]:
+    """The offers `choose` keeps, one row per client and product, scored by it."""
     ids = np.asarray(client_ids, dtype=np.int64)
+    if not client_ids or len(table) == 0:
+        return ids, Offers.concatenate([])
     model = model or taste_model(client_ids, table, tastes)
     store = np.array([clients[pk].store_id for pk in client_ids], dtype=np.int64)
     size_codes = table.client_sizes(client_ids, sizes)
@@ -869,15 +937,4 @@ def best_products(
     offers = Offers(
         client=who[keep], variant=what[keep], product=table.product[what[keep]], fit=score[keep]
     )
-    offers = best_variant_per_product(offers)
-    offers = offers.take(top_per_group(offers.client, offers.fit, limit, tie=offers.product))
-    for i in np.lexsort((offers.product, -offers.fit, offers.client)).tolist():
-        pk = int(ids[offers.client[i]])
-        found.setdefault(pk, []).append(
-            Pick(
-                product_id=int(offers.product[i]),
-                row=int(offers.variant[i]),
-                score=float(offers.fit[i]),
-            )
-        )
-    return found
+    return ids, best_variant_per_product(offers)
