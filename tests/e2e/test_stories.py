@@ -19,7 +19,7 @@ from extramile.clients.models import Client
 from extramile.clients.services import record_consent
 from extramile.moments.engine_run import run_engine
 from extramile.moments.lifecycle import log_call
-from extramile.moments.models import Action, ActionKind, ActionProduct, ActionState
+from extramile.moments.models import Action, ActionKind, ActionProduct, ActionState, StoreRules
 from extramile.outreach.models import Message
 from extramile.outreach.services import SendRefused, send_action_message
 from tests.api_helpers import bearer
@@ -46,7 +46,11 @@ pytestmark = pytest.mark.django_db
 
 @pytest.fixture
 def store() -> Store:
-    return StoreFactory(code="uptown", name="Uptown", time_zone="America/New_York")
+    uptown = StoreFactory(code="uptown", name="Uptown", time_zone="America/New_York")
+    # No holdout here: which keys fall in the control group depends on database ids, and these
+    # stories need the action shown. The holdout itself is tested in test_proposals.
+    StoreRules.objects.create(store=uptown, holdout_share=0)
+    return uptown
 
 
 @pytest.fixture
