@@ -76,6 +76,7 @@ def circular_offset(days: np.ndarray, centre: int | np.ndarray) -> np.ndarray:
     return (np.asarray(days) - centre + YEAR_DAYS // 2) % YEAR_DAYS - YEAR_DAYS // 2
 
 
+@lru_cache(maxsize=65536)
 def occurrence_of(centre: int, year: int) -> dt.date:
     """Return the date of the season's typical day in a given year."""
     start = day_from_index(centre)
@@ -388,31 +389,39 @@ def _season_from(
     since: dt.date,
     window: int,
 ) -> Season | None:
-    current_year = next_start.year
-    earlier_mask = years < current_year
-    if not earlier_mask.any():
-        return None
-    earlier = sorted({int(y) for y in years[earlier_mask].tolist()})
-    opens_window = (next_start - dt.timedelta(days=window)).toordinal()
-    bought_now = bool(
-        ((member_ordinals >= opens_window) & (member_ordinals <= today.toordinal())).any()
+    # A season has a handful of purchases: plain Python lists beat numpy calls here.
+    ordinal_list, offset_list, year_list = (
+        member_ordinals.tolist(),
+        offsets.tolist(),
+        years.tolist(),
     )
-    # Each earlier year's first purchase, as an offset from the typical day (members run by
-    # date, so the first of a year comes first).
-    firsts = [int(offsets[np.flatnonzero(years == year)[0]]) for year in earlier]
+    current_year = next_start.year
+    # Members run by date, so the first of each year comes first: its offset from the typical
+    # day is that year's first purchase.
+    first_offset: dict[int, int] = {}
+    for offset, year in zip(offset_list, year_list, strict=True):
+        if year < current_year and year not in first_offset:
+            first_offset[year] = offset
+    if not first_offset:
+        return None
+    earlier = sorted(first_offset)
+    firsts = [first_offset[year] for year in earlier]
+    opens_window = (next_start - dt.timedelta(days=window)).toordinal()
+    today_ordinal = today.toordinal()
+    bought_now = any(opens_window <= o <= today_ordinal for o in ordinal_list)
     observable = _observable_occurrences(centre, since=since, before=next_start, window=window)
     coverage = len(earlier) / max(len(observable), len(earlier))
     sample = 1.0 - 0.5 ** len(earlier)
-    tightness = 1.0 - float(np.mean(np.abs(firsts))) / max(window, 1)
+    tightness = 1.0 - sum(abs(f) for f in firsts) / len(firsts) / max(window, 1)
     confidence = coverage * sample * (0.5 + 0.5 * max(0.0, tightness))
     return Season(
         typical_day=centre,
         next_start=next_start,
         years_seen=tuple(earlier),
-        spread_days=int(max(firsts) - min(firsts)),
+        spread_days=max(firsts) - min(firsts),
         confidence=round(confidence, 3),
         bought_this_season=bought_now,
-        purchases=tuple(dt.date.fromordinal(int(o)) for o in member_ordinals.tolist()),
+        purchases=tuple(dt.date.fromordinal(o) for o in ordinal_list),
     )
 
 

@@ -1,14 +1,17 @@
 import datetime as dt
+import random
 
 import numpy as np
 import pytest
 
+from extramile.engine import seasons
 from extramile.engine.seasons import (
     circular_offset,
     day_from_index,
     day_index,
     find_client_seasons,
     find_seasons,
+    find_seasons_batch,
 )
 
 D = dt.date
@@ -151,3 +154,39 @@ def test_many_series_are_keyed_as_given():
     # then
     assert list(found) == [(1, "Men/Suits")]
     assert found[(1, "Men/Suits")][0].next_start == D(2025, 9, 2)
+
+
+def test_many_series_in_small_blocks_find_what_each_finds_alone(monkeypatch):
+    # given 60 random series of purchases around a few days of the year, over five years
+    rng = random.Random(11)
+    purchases = {}
+    for number in range(60):
+        base = D(2001, 1, 1) + dt.timedelta(days=rng.randrange(365))
+        purchases[number] = [
+            base.replace(year=rng.choice([2020, 2021, 2022, 2023, 2024]))
+            + dt.timedelta(days=rng.randint(-25, 25))
+            for _ in range(rng.randint(1, 7))
+        ]
+    today = D(2025, 3, 10)
+    alone = {k: find_seasons(v, today=today) for k, v in purchases.items()}
+    # when the batch works three series at a time
+    monkeypatch.setattr(seasons, "SERIES_PER_BLOCK", 3)
+    together = find_client_seasons(purchases, today=today)
+    # then
+    assert together == {k: v for k, v in alone.items() if v}
+    assert len(together) >= 20
+
+
+def test_seasons_opening_after_the_latest_start_are_left_out():
+    # given one series with a spring and an autumn season
+    dates = [D(2022, 4, 1), D(2023, 4, 10), D(2022, 10, 1), D(2023, 10, 5), D(2024, 10, 3)]
+    today = D(2025, 3, 1)
+    # when only seasons opening by the end of April are wanted
+    found = find_seasons_batch(
+        np.zeros(len(dates), dtype=np.int64),
+        np.array([d.toordinal() for d in dates]),
+        today=np.array([today.toordinal()]),
+        latest_start=np.array([D(2025, 4, 30).toordinal()]),
+    )
+    # then
+    assert [s.next_start for s in found[0]] == [D(2025, 4, 5)]

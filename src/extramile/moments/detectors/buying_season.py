@@ -40,7 +40,7 @@ from django.db.models import Case, Count, IntegerField, Min, Q, QuerySet, Sum, V
 from extramile.accounts.models import Store
 from extramile.catalog.models import Variant
 from extramile.engine.occasions import due_before, local_midnight, occurrence_in
-from extramile.engine.seasons import Season, find_seasons
+from extramile.engine.seasons import Season, find_seasons_batch
 from extramile.engine.taste import Taste, top_category
 from extramile.moments.candidates import Candidate, ShownProduct
 from extramile.moments.detectors.calendar_support import (
@@ -116,28 +116,39 @@ def detect(*, now: dt.datetime, stores: Iterable[Store]) -> list[Candidate]:
     lead = max(r.season_lead_days for r in rules.values())
     purchases, names = purchases_near(stores, clients=clients, now=now, lead_days=lead)
     since = first_orders({client_id for client_id, _ in purchases})
+    keys = [key for key in sorted(purchases) if key[0] in clients]
+    todays = {c.id: now.astimezone(c.zone).date() for c in (clients[pk] for pk, _ in keys)}
+    found = find_seasons_batch(
+        np.repeat(np.arange(len(keys)), [len(purchases[key]) for key in keys]),
+        np.array([d.toordinal() for key in keys for d in purchases[key]], dtype=np.int64),
+        today=np.array([todays[pk].toordinal() for pk, _ in keys], dtype=np.int64),
+        observed_since=np.array(
+            [since.get(pk, todays[pk]).toordinal() for pk, _ in keys], dtype=np.int64
+        ),
+        latest_start=np.array(
+            [
+                todays[pk].toordinal() + rules[clients[pk].store_id].season_lead_days
+                for pk, _ in keys
+            ],
+            dtype=np.int64,
+        ),
+        window_days=WINDOW_DAYS,
+        min_years=MIN_YEARS,
+    )
     seasons: list[SeasonAhead] = []
-    for (client_id, category), dates in sorted(purchases.items()):
-        client = clients.get(client_id)
-        if client is None:
-            continue
-        today = now.astimezone(client.zone).date()
+    for number, found_seasons in sorted(found.items()):
+        client_id, category = keys[number]
+        client = clients[client_id]
+        today = todays[client_id]
         store_rules = rules[client.store_id]
-        for season in find_seasons(
-            dates,
-            today=today,
-            window_days=WINDOW_DAYS,
-            min_years=MIN_YEARS,
-            observed_since=since.get(client_id),
-        ):
-            days_ahead = (season.next_start - today).days
-            if days_ahead <= store_rules.season_lead_days and not season.bought_this_season:
+        for season in found_seasons:
+            if not season.bought_this_season:
                 seasons.append(
                     SeasonAhead(
                         client=client,
                         category=names[category],
                         season=season,
-                        days_ahead=days_ahead,
+                        days_ahead=(season.next_start - today).days,
                         today=today,
                         arrival_days=store_rules.arrival_days,
                     )
@@ -188,19 +199,25 @@ def purchases_near(
     zones = {c.id: c.zone for c in clients.values()}
     found: dict[tuple[int, str], set[dt.date]] = defaultdict(set)
     names: dict[str, str] = {}
-    for batch in chunks(sorted({client_id for client_id, _ in wanted})):
-        rows = (
-            lines.filter(order__client_id__in=batch)
-            .values_list("order__client_id", "order__placed_at", "product__category")
-            .distinct()
-        )
-        for client_id, placed_at, category in rows:
+    for batch in chunks(sorted({client_id for client_id, _ in wanted if client_id in zones})):
+        in_batch = lines.filter(order__client_id__in=batch)
+        # Each order's day once (reading a time costs more than reading a number), then the
+        # categories of its lines.
+        days = {
+            order_id: placed_at.astimezone(zones[client_id]).date()
+            for order_id, client_id, placed_at in in_batch.values_list(
+                "order_id", "order__client_id", "order__placed_at"
+            ).distinct()
+        }
+        for order_id, client_id, category in in_batch.values_list(
+            "order_id", "order__client_id", "product__category"
+        ).distinct():
             key = top_category(category or "")
-            if (client_id, key) not in wanted or client_id not in zones:
+            if (client_id, key) not in wanted:
                 continue
             if key not in names:
                 names[key] = "/".join([p.strip() for p in category.split("/") if p.strip()][:2])
-            found[(client_id, key)].add(placed_at.astimezone(zones[client_id]).date())
+            found[(client_id, key)].add(days[order_id])
     return {k: sorted(v) for k, v in found.items() if len(v) >= MIN_YEARS}, names
 
 
