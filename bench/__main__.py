@@ -25,6 +25,8 @@ everything on small data in about a minute.
 from __future__ import annotations
 
 import argparse
+import importlib
+import json
 import sys
 import tempfile
 from dataclasses import dataclass
@@ -34,7 +36,10 @@ from typing import Any
 from bench.harness import Table, fresh_database, run_side, say, seconds, speed_up
 from bench.imports import write_clients_csv
 
-BENCHMARKS = ("clients-csv", "tafeng", "duplicates")
+BENCHMARKS = ("clients-csv", "tafeng", "duplicates", "timing")
+# Benchmarks of the pure engine: bench/<name>.py has run(quick) -> (Table, numbers), both sides
+# timed in this process on the same arrays.
+ENGINE_BENCHMARKS = ("timing",)
 CSV_PEER = "update_or_create per row"
 TAFENG_PEER = "bulk_create per table"
 NAIVE_PEER = "a query per client"
@@ -355,25 +360,44 @@ def main(argv: list[str] | None = None) -> None:
         metavar="NAME",
         help="run only this benchmark (may be repeated): " + ", ".join(BENCHMARKS),
     )
+    parser.add_argument(
+        "--json",
+        type=Path,
+        default=Path("bench-results.json"),
+        metavar="FILE",
+        help="where to write every table and its numbers (default: bench-results.json)",
+    )
     args = parser.parse_args(argv)
     sizes = QUICK if args.quick else FULL if args.full else DEFAULT
     chosen = args.only or list(BENCHMARKS)
+    results: dict[str, Any] = {}
     with tempfile.TemporaryDirectory(prefix="extramile-bench-") as folder:
-        bench = Bench(Path(folder), sizes)
+        bench: Bench | None = None
         for name in BENCHMARKS:
             if name not in chosen:
                 continue
+            if name in ENGINE_BENCHMARKS:
+                module = importlib.import_module(f"bench.{name.replace('-', '_')}")
+                table, numbers = module.run(quick=args.quick)
+                _show(table)
+                results[name] = {**table.as_dict(), "numbers": numbers}
+                continue
+            bench = bench or Bench(Path(folder), sizes)
             if name == "clients-csv":
-                _show(bench.clients_csv())
+                table = bench.clients_csv()
             elif name == "tafeng":
-                table = bench.tafeng()
-                if table is None:
+                found = bench.tafeng()
+                if found is None:
                     sys.stdout.write(f"Ta-Feng import: skipped: {bench.tafeng_skipped}\n\n")
-                else:
-                    _show(table)
+                    results[name] = {"skipped": bench.tafeng_skipped}
+                    continue
+                table = found
             else:
-                _show(bench.duplicates())
-    say("done")
+                table = bench.duplicates()
+            _show(table)
+            results[name] = table.as_dict()
+    args.json.write_text(json.dumps(results, indent=2) + "\n")
+    say(f"done; the numbers are in {args.json}")
 
 
 if __name__ == "__main__":

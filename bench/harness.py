@@ -117,6 +117,15 @@ class Table:
         """Append a row; cells are turned into text."""
         self.rows.append([str(cell) for cell in cells])
 
+    def as_dict(self) -> dict[str, Any]:
+        """The table as data, for the JSON file of results."""
+        return {
+            "title": self.title,
+            "header": list(self.header),
+            "rows": self.rows,
+            "notes": self.notes,
+        }
+
     def render(self) -> str:
         """The table as text: title, header, rule, rows, then the notes."""
         widths = [len(name) for name in self.header]

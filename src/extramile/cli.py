@@ -18,6 +18,7 @@ USAGE = """usage: extramile COMMAND [ARGS]
   stats --json                counts of stores, staff, clients, products, variants, orders, lines
   createuser USERNAME         add a member of staff (--role, --store, --password)
   createtoken USERNAME        issue an API token for a member of staff
+  evaluate TASK --dataset D   models beside baselines on public data (docs/evaluation.md)
   worker [--beat]             run a Celery worker (needs CELERY_BROKER_URL); --beat: periodic too
 
 Any other Django management command works too (extramile help lists them).
@@ -32,6 +33,12 @@ def main(argv: list[str] | None = None) -> None:
     args = list(sys.argv if argv is None else argv)
     if len(args) < 2 or args[1] in ("-h", "--help"):
         sys.stdout.write(USAGE)
+        return
+    if args[1] == "evaluate":
+        # Pure numpy work on files shipped by packages: no settings, no database.
+        from extramile.engine.evaluation.cli import main as evaluate
+
+        evaluate(args[2:])
         return
     args[1] = ALIASES.get(args[1], args[1])
     args[0] = "extramile"

@@ -166,8 +166,8 @@ def load_cdnow(*, sample: bool = True, path: Path | None = None) -> Cdnow:
             if len(fields) < 4 or not fields[-3].isdigit():
                 continue  # a blank line or the master file's header
             # The master file: id, date, cds, dollars; the sample adds its own id after the first.
-            customer, date, count, value = (fields[0], *fields[-3:])
-            ids.append(customer)
+            code, date, count, value = (fields[0], *fields[-3:])
+            ids.append(code)
             days.append(dt.date(int(date[:4]), int(date[4:6]), int(date[6:])).toordinal())
             cds.append(float(count))
             dollars.append(float(value))
