@@ -434,18 +434,43 @@ def converged(result: optimize.OptimizeResult, tolerance: float) -> bool:
     return finite and (result.success or float(np.abs(result.jac).max()) <= 100 * tolerance)
 
 
+def _penalised(
+    derivatives: Callable[[FloatArray], Derivatives], penalty: float
+) -> Callable[[FloatArray], Derivatives]:
+    """Add penalty x |log parameters|^2 to a mean negative log-likelihood and its derivatives."""
+    if penalty == 0:
+        return derivatives
+
+    def with_penalty(point: FloatArray) -> Derivatives:
+        value, gradient, hessian = derivatives(point)
+        return (
+            value + penalty * float(point @ point),
+            gradient + 2 * penalty * point,
+            hessian + 2 * penalty * np.eye(point.size),
+        )
+
+    return with_penalty
+
+
 def fit(
-    x: npt.ArrayLike, t_x: npt.ArrayLike, T: npt.ArrayLike, *, tolerance: float = 1e-9
+    x: npt.ArrayLike,
+    t_x: npt.ArrayLike,
+    T: npt.ArrayLike,
+    *,
+    tolerance: float = 1e-9,
+    penalty: float = 0.0,
 ) -> BgNbd:
     """Fit BG/NBD by maximum likelihood on the log parameters (analytic gradient and Hessian).
 
     A handful of iterations, each one pass over the clients; `tolerance` bounds the derivatives of
-    the mean log-likelihood per client at the optimum.
+    the mean log-likelihood per client at the optimum. A store where almost nobody has stopped
+    buying has its optimum at the edge (b without bound); a small `penalty` on the squared log
+    parameters (as lifetimes' penalizer_coef) keeps the fit finite there. The published fits use
+    none.
     """
     panel = _panel(x, t_x, T)
-    result = minimise(
-        lambda point: _negative_loglik(point, panel), _start(panel), tolerance=tolerance
-    )
+    objective = _penalised(lambda point: _negative_loglik(point, panel), penalty)
+    result = minimise(objective, _start(panel), tolerance=tolerance)
     if not converged(result, tolerance):
         raise ArithmeticError(f"BG/NBD fit failed: {result.message}")
     r, alpha, a, b = (float(v) for v in np.exp(result.x))
@@ -454,7 +479,7 @@ def fit(
         alpha=alpha,
         a=a,
         b=b,
-        loglik=float(-result.fun * panel.clients),
+        loglik=log_likelihood(x, t_x, T, r=r, alpha=alpha, a=a, b=b),
         iterations=int(result.nit),
     )
 
