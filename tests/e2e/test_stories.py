@@ -7,6 +7,7 @@ import io
 import re
 from decimal import Decimal
 from email.message import EmailMessage
+from typing import Any
 
 import pytest
 from django.core.files.base import ContentFile
@@ -46,11 +47,18 @@ pytestmark = pytest.mark.django_db
 
 @pytest.fixture
 def store() -> Store:
-    uptown = StoreFactory(code="uptown", name="Uptown", time_zone="America/New_York")
-    # No holdout here: which keys fall in the control group depends on database ids, and these
-    # stories need the action shown. The holdout itself is tested in test_proposals.
-    StoreRules.objects.create(store=uptown, holdout_share=0)
-    return uptown
+    # The store keeps the default holdout (10%): the draw is made on the client's own reference
+    # and the occasion, never a database id, so these stories' moments fall outside the control
+    # group on every install (the stories assert their draws).
+    return StoreFactory(code="uptown", name="Uptown", time_zone="America/New_York")
+
+
+def assert_shown_not_held_out(action: Action) -> None:
+    """The moment drew outside the store's holdout share, the same on any install."""
+    share = float(StoreRules.objects.get(store=action.store).holdout_share)
+    assert share == 0.1
+    assert action.holdout_draw is not None
+    assert action.holdout_draw >= share
 
 
 @pytest.fixture
@@ -75,6 +83,43 @@ def event(event_id: str, type: str, at: dt.datetime, data: dict) -> dict:
     return {"id": event_id, "type": type, "occurred_at": at.isoformat(), "data": data}
 
 
+def order_placed(
+    event_id: str, at: dt.datetime, ref: str, client: str, channel: str, *lines: dict
+) -> dict:
+    """An order.placed event: order `ref` by the client with reference `client`."""
+    order = {"id": ref, "client": {"id": client}, "channel": channel, "lines": list(lines)}
+    return event(event_id, "order.placed", at, {"order": order})
+
+
+def one(variant: VariantFactory, **price: str) -> dict:
+    """An order line: one of the variant."""
+    return {"sku": variant.sku, "quantity": 1, **price}
+
+
+def customer(store: Store, associate: User, name: str, ref: str, phone: str) -> Client:
+    """A client known by their own reference, with a phone, looked after by the associate."""
+    first, last = name.split()
+    return ClientFactory(
+        store=store,
+        first_name=first,
+        last_name=last,
+        external_ref=ref,
+        phone=phone,
+        primary_associate=associate,
+    )
+
+
+def arrived(event_id: str, at: dt.datetime, variant: VariantFactory) -> dict:
+    """A product.arrived event: two of the variant in stock."""
+    stock = [{"sku": variant.sku, "quantity": 2}]
+    return event(
+        event_id,
+        "product.arrived",
+        at,
+        {"product": {"id": variant.product.external_ref}, "stock": stock},
+    )
+
+
 def consent(client: Client, *channels: str) -> None:
     for channel in channels:
         record_consent(
@@ -92,39 +137,25 @@ def one_action(client: Client) -> Action:
 
 
 def test_s8_a_cancelled_and_refunded_order_gets_one_courtesy_call_with_no_pitch(store, sofia):
-    # given: Claire, an online coat order two days ago
-    claire = ClientFactory(
-        store=store,
-        first_name="Claire",
-        last_name="Dubois",
-        external_ref="C-CLAIRE",
-        phone="+14155550101",
-        primary_associate=sofia,
-    )
+    # given: Claire ordered a coat online yesterday; its check-in call is still open
+    claire = customer(store, sofia, "Claire Dubois", "C-CLAIRE", "+14155550101")
     consent(claire, "email", "phone")
     coat = VariantFactory(
         product=ProductFactory(title="Camel Wool Wrap Coat", price=Decimal("560.00")),
         sku="COAT-CAMEL-M",
     )
+    placed = NOW - dt.timedelta(days=1)
     cancelled = NOW - dt.timedelta(minutes=20)
     post_events(
         sofia,
-        event(
-            "evt-order",
-            "order.placed",
-            NOW - dt.timedelta(days=2),
-            {
-                "order": {
-                    "id": "W-2170",
-                    "client": {"id": "C-CLAIRE"},
-                    "channel": "online",
-                    "lines": [{"sku": coat.sku, "quantity": 1, "unit_price": "560.00"}],
-                }
-            },
+        order_placed(
+            "evt-order", placed, "W-2170", "C-CLAIRE", "online", one(coat, unit_price="560.00")
         ),
     )
-    run_engine(now=NOW - dt.timedelta(days=2))
-    # when: the cancel and the refund arrive, and the engine runs twice
+    run_engine(now=placed)
+    check_in = Action.objects.get(client=claire, kind=ActionKind.ORDER_CHECK_IN)
+    assert check_in.state == ActionState.OPEN
+    # when: the cancel, then the refund, arrive, and the engine runs twice
     post_events(
         sofia,
         event("evt-cancel", "order.cancelled", cancelled, {"order": {"id": "W-2170"}}),
@@ -135,22 +166,29 @@ def test_s8_a_cancelled_and_refunded_order_gets_one_courtesy_call_with_no_pitch(
             {"order": {"id": "W-2170"}, "amount": "560.00"},
         ),
     )
+    first = run_engine(now=NOW)
     run_engine(now=NOW)
-    run_engine(now=NOW)
-    # then: one call, to confirm the refund, selling nothing
+    # then: the check-in is withdrawn, saying why, rather than left to expire
+    check_in.refresh_from_db()
+    assert check_in.state == ActionState.WITHDRAWN
+    assert check_in.state_reason == (
+        "Order cancelled: W-2170 was cancelled at 12:10 on Wednesday 18 June."
+    )
+    # and one courtesy call, brought up to date by the refund, confirms it and sells nothing
+    assert (len(first.proposals.created), len(first.proposals.updated)) == (1, 1)
     action = Action.objects.get(client=claire, kind=ActionKind.CANCELLATION_COURTESY)
-    # the check-in proposed when the order was placed has passed; no other call is open
-    assert list(
-        Action.objects.filter(client=claire).exclude(pk=action.pk).values_list("kind", "state")
-    ) == [(ActionKind.ORDER_CHECK_IN, ActionState.EXPIRED)]
-    assert action.channel == "phone"
-    assert action.state == ActionState.OPEN
-    assert "refund" in action.reason
-    assert "no selling" in action.reason
-    assert "your refund is being processed" in action.draft
+    assert Action.objects.filter(client=claire).count() == 2
+    assert (action.channel, action.state) == ("phone", ActionState.OPEN)
+    assert action.reason == (
+        "Claire cancelled order W-2170 (Camel Wool Wrap Coat) at 12:10 on Wednesday 18 June; the "
+        "full refund of $560 was recorded at 12:12 that day. A short call only to confirm it "
+        "will show within 3 to 5 business days — no selling."
+    )
+    assert action.evidence["refunded"] == "560.00"
+    assert "your refund of $560 went through on Wednesday 18 June" in action.draft
     assert "should show within 3 to 5 business days" in action.draft
+    assert "being processed" not in action.draft
     assert "Camel" not in action.draft
-    assert "$" not in action.draft
     assert SALES_WORDS.search(action.draft) is None
     assert list(action.products.all()) == []
     # and the call is logged
@@ -171,14 +209,7 @@ def suit(title: str, price: str, **attributes: object) -> VariantFactory:
 
 def test_s7_an_online_order_that_fits_poorly_gets_a_call_offering_the_same_price_swap(store, sofia):
     # given: Daniel told us what he needs; a lightweight suit at about the price is in stock
-    daniel = ClientFactory(
-        store=store,
-        first_name="Daniel",
-        last_name="Reyes",
-        external_ref="C-DANIEL",
-        phone="+14155550102",
-        primary_associate=sofia,
-    )
+    daniel = customer(store, sofia, "Daniel Reyes", "C-DANIEL", "+14155550102")
     NeedFactory(
         client=daniel,
         text="A dark suit for a summer wedding abroad, lightweight, under $600",
@@ -204,19 +235,7 @@ def test_s7_an_online_order_that_fits_poorly_gets_a_call_offering_the_same_price
     # when: the online order comes in through the events API and the engine runs
     post_events(
         sofia,
-        event(
-            "evt-w-3001",
-            "order.placed",
-            placed,
-            {
-                "order": {
-                    "id": "W-3001",
-                    "client": {"id": "C-DANIEL"},
-                    "channel": "online",
-                    "lines": [{"sku": tweed.sku, "quantity": 1}],
-                }
-            },
-        ),
+        order_placed("evt-w-3001", placed, "W-3001", "C-DANIEL", "online", one(tweed)),
     )
     run_engine(now=NOW)
     # then: a call ten minutes after the order, offering the swap at about the same price
@@ -251,14 +270,7 @@ def test_s7_an_online_order_that_fits_poorly_gets_a_call_offering_the_same_price
 
 def test_s6_a_belt_left_at_the_counter_gets_an_urgent_call_with_a_surprise(store, sofia):
     # given: belts go with the care kit in this store's baskets; Jim bought a belt yesterday
-    jim = ClientFactory(
-        store=store,
-        first_name="Jim",
-        last_name="Calloway",
-        external_ref="C-JIM",
-        phone="+14155550106",
-        primary_associate=sofia,
-    )
+    jim = customer(store, sofia, "Jim Calloway", "C-JIM", "+14155550106")
 
     def accessory(title: str, price: str) -> VariantFactory:
         product = ProductFactory(title=title, category="Accessories", price=Decimal(price))
@@ -278,19 +290,7 @@ def test_s6_a_belt_left_at_the_counter_gets_an_urgent_call_with_a_surprise(store
     yesterday = NOW - dt.timedelta(hours=19)
     post_events(
         sofia,
-        event(
-            "evt-r-88",
-            "order.placed",
-            yesterday,
-            {
-                "order": {
-                    "id": "R-88",
-                    "client": {"id": "C-JIM"},
-                    "channel": "store",
-                    "lines": [{"sku": belt.sku, "quantity": 1}],
-                }
-            },
-        ),
+        order_placed("evt-r-88", yesterday, "R-88", "C-JIM", "store", one(belt)),
         event(
             "evt-left-belt",
             "problem.reported",
@@ -346,6 +346,20 @@ def text_of(mail: EmailMessage) -> str:
     return mail.get_body(preferencelist=("plain",)).get_content()
 
 
+def email_it(
+    action: Action, *, by: User, now: dt.datetime, smtp: Any, capture: Any
+) -> EmailMessage:
+    """Send the action's draft by email as it stands; return the one mail the server received."""
+    with capture(execute=True):
+        message = send_action_message(
+            action, channel="email", subject=action.subject, body=action.draft, by=by, now=now
+        )
+    message.refresh_from_db()
+    assert message.status == "sent"
+    [mail] = smtp.received
+    return mail
+
+
 def shopper(store: Store, associate: User, name: str, ref: str, **fields: object) -> Client:
     client = ClientFactory(
         store=store,
@@ -361,6 +375,25 @@ def shopper(store: Store, associate: User, name: str, ref: str, **fields: object
     return client
 
 
+def emerald_dress(title: str, ref: str, price: str) -> Product:
+    """A Maison Lavande dress in emerald: what the S1 shoppers said they like."""
+    return ProductFactory(
+        title=title,
+        external_ref=ref,
+        category="Women/Dresses",
+        brand="Maison Lavande",
+        colour="emerald",
+        price=Decimal(price),
+    )
+
+
+def arrive_in_a_six(associate: User, dress: Product, event_id: str) -> None:
+    """The dress arrives in a 6 (two in stock) through the events API; the engine runs."""
+    six = VariantFactory(product=dress, size="6", colour="emerald", sku=f"{dress.external_ref}-6")
+    post_events(associate, arrived(event_id, NOW - dt.timedelta(days=1), six))
+    run_engine(now=NOW)
+
+
 def test_s1_a_new_arrival_reaches_the_client_who_wants_it_by_email_with_its_photo(
     store, sofia, settings, tmp_path, smtp_settings, django_capture_on_commit_callbacks
 ):
@@ -368,29 +401,9 @@ def test_s1_a_new_arrival_reaches_the_client_who_wants_it_by_email_with_its_phot
     settings.MEDIA_ROOT = tmp_path / "media"
     evelyn = shopper(store, sofia, "Evelyn", "C-EVELYN", email="evelyn@example.com")
     consent(evelyn, "email")
-    dress = with_photo(
-        ProductFactory(
-            title="Emerald Silk Midi Dress",
-            external_ref="P-EMERALD",
-            category="Women/Dresses",
-            brand="Maison Lavande",
-            colour="emerald",
-            price=Decimal("445.00"),
-        ),
-        "green",
-    )
-    six = VariantFactory(product=dress, size="6", colour="emerald", sku="EMERALD-6")
-    # when: the dress arrives through the events API and the engine runs
-    post_events(
-        sofia,
-        event(
-            "evt-arrival",
-            "product.arrived",
-            NOW - dt.timedelta(days=1),
-            {"product": {"id": "P-EMERALD"}, "stock": [{"sku": six.sku, "quantity": 2}]},
-        ),
-    )
-    run_engine(now=NOW)
+    dress = with_photo(emerald_dress("Emerald Silk Midi Dress", "P-EMERALD", "445.00"), "green")
+    # when: the dress arrives in a 6 through the events API and the engine runs
+    arrive_in_a_six(sofia, dress, "evt-arrival")
     action = one_action(evelyn)
     assert (action.kind, action.channel, action.state) == (
         ActionKind.NEW_ARRIVAL_MATCH,
@@ -399,6 +412,7 @@ def test_s1_a_new_arrival_reaches_the_client_who_wants_it_by_email_with_its_phot
     )
     assert "Maison Lavande" in action.reason
     assert "Emerald Silk Midi Dress" in action.draft
+    assert_shown_not_held_out(action)
     # and at 23:00 Evelyn's time the send is refused, and nothing leaves
     late = dt.datetime(2025, 6, 19, 3, 0, tzinfo=dt.UTC)
     with pytest.raises(SendRefused, match="23:00 for Evelyn"):
@@ -410,14 +424,10 @@ def test_s1_a_new_arrival_reaches_the_client_who_wants_it_by_email_with_its_phot
     action.refresh_from_db()
     assert action.state == ActionState.OPEN
     # when Sofia sends it in the afternoon
-    with django_capture_on_commit_callbacks(execute=True):
-        message = send_action_message(
-            action, channel="email", subject=action.subject, body=action.draft, by=sofia, now=NOW
-        )
+    mail = email_it(
+        action, by=sofia, now=NOW, smtp=smtp_settings, capture=django_capture_on_commit_callbacks
+    )
     # then the email with the dress's photo inline arrives at the SMTP server
-    message.refresh_from_db()
-    assert message.status == "sent"
-    [mail] = smtp_settings.received
     assert mail["To"] == "evelyn@example.com"
     assert mail["Subject"] == action.subject
     assert "Evelyn" in text_of(mail)
@@ -433,25 +443,8 @@ def test_a_client_who_did_not_agree_to_email_gets_none(
     # given: Nora said yes to text messages only, and has an open new-arrival action
     nora = shopper(store, sofia, "Nora", "C-NORA", email="nora@example.com", phone="+14155550107")
     consent(nora, "sms")
-    dress = ProductFactory(
-        title="Emerald Wrap Dress",
-        external_ref="P-WRAP",
-        category="Women/Dresses",
-        brand="Maison Lavande",
-        colour="emerald",
-        price=Decimal("395.00"),
-    )
-    six = VariantFactory(product=dress, size="6", colour="emerald", sku="WRAP-6")
-    post_events(
-        sofia,
-        event(
-            "evt-wrap",
-            "product.arrived",
-            NOW - dt.timedelta(days=1),
-            {"product": {"id": "P-WRAP"}, "stock": [{"sku": six.sku, "quantity": 2}]},
-        ),
-    )
-    run_engine(now=NOW)
+    dress = emerald_dress("Emerald Wrap Dress", "P-WRAP", "395.00")
+    arrive_in_a_six(sofia, dress, "evt-wrap")
     action = one_action(nora)
     assert (action.channel, action.state) == ("sms", ActionState.OPEN)
     # when an email is tried all the same
@@ -518,36 +511,14 @@ def test_s2_the_suit_season_reaches_edmund_a_week_ahead_with_the_new_suits_photo
     for day in (dt.date(2023, 11, 24), dt.date(2024, 11, 28), dt.date(2025, 11, 26)):
         at = dt.datetime.combine(day, dt.time(20, 0), tzinfo=dt.UTC)
         ref = f"R-{day:%Y}"
-        history.append(
-            event(
-                f"evt-{ref}",
-                "order.placed",
-                at,
-                {
-                    "order": {
-                        "id": ref,
-                        "client": {"id": "C-EDMUND"},
-                        "channel": "store",
-                        "lines": [{"sku": old.sku, "quantity": 1}],
-                    }
-                },
-            )
-        )
+        history.append(order_placed(f"evt-{ref}", at, ref, "C-EDMUND", "store", one(old)))
         history.append(event(f"evt-{ref}-f", "order.fulfilled", at, {"order": {"id": ref}}))
     post_events(walter, *history)
     # when: the new suits arrive this week and the engine runs
     post_events(
         walter,
         *(
-            event(
-                f"evt-arrived-{variant.sku}",
-                "product.arrived",
-                now - dt.timedelta(days=2),
-                {
-                    "product": {"id": variant.product.external_ref},
-                    "stock": [{"sku": variant.sku, "quantity": 2}],
-                },
-            )
+            arrived(f"evt-arrived-{variant.sku}", now - dt.timedelta(days=2), variant)
             for variant in (flannel, stripe)
         ),
     )
@@ -556,20 +527,17 @@ def test_s2_the_suit_season_reaches_edmund_a_week_ahead_with_the_new_suits_photo
     action = Action.objects.get(client=edmund, kind=ActionKind.BUYING_SEASON)
     assert (action.channel, action.state) == ("email", ActionState.OPEN)
     assert "2023, 2024" in action.reason
-    assert "next week" in action.reason
+    assert "that season opens on Thursday 26 November" in action.reason
+    assert_shown_not_held_out(action)
     shown = [
         p.product.title for p in ActionProduct.objects.filter(action=action).order_by("position")
     ]
     assert shown[:2] == ["Charcoal Flannel Suit", "Navy Chalk-Stripe Suit"]
     # when Walter sends it
-    with django_capture_on_commit_callbacks(execute=True):
-        message = send_action_message(
-            action, channel="email", subject=action.subject, body=action.draft, by=walter, now=now
-        )
-    message.refresh_from_db()
-    assert message.status == "sent"
+    mail = email_it(
+        action, by=walter, now=now, smtp=smtp_settings, capture=django_capture_on_commit_callbacks
+    )
     # then it arrives with both suits' photos inline
-    [mail] = smtp_settings.received
     assert mail["To"] == "edmund@example.com"
     assert "Edmund" in mail["Subject"]
     assert "Edmund" in text_of(mail)

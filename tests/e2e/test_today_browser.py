@@ -165,46 +165,44 @@ def a_morning_in_the_store(photos: str) -> dict[str, Any]:
         surprise_note="A pocket square in her navy, with our compliments, if she comes in.",
     )
     ActionProduct.objects.create(action=maya_action, product=suit, position=0, note="2 left in 40R")
-    ActionFactory(
-        store=store,
-        associate=ana,
-        client=client("Claire", "Dubois"),
-        kind="cancellation_courtesy",
-        purpose="service",
-        channel="phone",
-        priority=95,
-        due_at=at(11, 40),
-        reason=(
-            "Claire cancelled her order 20 minutes ago and the refund of USD 180.00 is recorded; "
-            "call to tell her it reaches her card in 2 to 3 days. No sales talk."
-        ),
+
+    def call_or_email(name: str, kind: str, due: dt.datetime, priority: int, reason: str) -> None:
+        """Another of Ana's actions today: a service call, or a marketing email."""
+        service = kind in ("cancellation_courtesy", "service_recovery")
+        ActionFactory(
+            store=store,
+            associate=ana,
+            client=client(*name.split()),
+            kind=kind,
+            purpose="service" if service else "marketing",
+            channel="phone" if service else "email",
+            priority=priority,
+            due_at=due,
+            reason=reason,
+        )
+
+    cancelled = f"at 11:20 on {today:%A} {today.day} {today:%B}"
+    call_or_email(
+        "Claire Dubois",
+        "cancellation_courtesy",
+        at(11, 40),
+        95,
+        f"Claire cancelled her order {cancelled}; the refund of $180 is recorded. A short call "
+        "to say it reaches her card in 2 to 3 days — no selling.",
     )
-    ActionFactory(
-        store=store,
-        associate=ana,
-        client=client("Jim", "Calloway"),
-        kind="service_recovery",
-        purpose="service",
-        channel="phone",
-        priority=90,
-        due_at=at(10, 15),
-        reason=(
-            "Jim left his belt at the counter yesterday; offer to bring it round, with a "
-            "shoe-care kit."
-        ),
+    call_or_email(
+        "Jim Calloway",
+        "service_recovery",
+        at(10, 15),
+        90,
+        "Jim left his belt at the counter; offer to bring it round, with a shoe-care kit.",
     )
-    ActionFactory(
-        store=store,
-        associate=ana,
-        client=client("Edmund", "Ashcroft"),
-        kind="buying_season",
-        purpose="marketing",
-        channel="email",
-        priority=60,
-        due_at=at(16, 30),
-        reason=(
-            "Edmund bought a suit in each of the last three autumns; the season opens next week."
-        ),
+    call_or_email(
+        "Edmund Ashcroft",
+        "buying_season",
+        at(16, 30),
+        60,
+        "Edmund bought a suit in each of the last three autumns; the season opens on 26 November.",
     )
     return {"ana": ana, "maya": maya, "action": maya_action}
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import calendar
 import datetime as dt
 from collections.abc import Callable
-from functools import cached_property
+from functools import cached_property, wraps
 from typing import Any, TypeVar, cast
 from zoneinfo import ZoneInfo
 
@@ -329,180 +329,134 @@ def _act_on_item(
     return _save_section(request, client, section, write, form=Form({}))
 
 
-@login_required
-@require_POST
-def edit_contact(request: HtmxHttpRequest, pk: int) -> HttpResponse:
+SectionWrite = Callable[[Client, dict[str, Any], User], str | None]
+SectionView = Callable[[HtmxHttpRequest, int], HttpResponse]
+ItemView = Callable[[HtmxHttpRequest, int, int], HttpResponse]
+
+
+def _section_edit(section: str) -> Callable[[SectionWrite], SectionView]:
+    """Turn a write of one profile section into its quick-edit view (POST, signed in).
+
+    The write gets the client, the section form's cleaned data and the member of staff, calls
+    a service, and may return a notice to show instead of "Saved.".
+    """
+
+    def decorate(write: SectionWrite) -> SectionView:
+        @login_required
+        @require_POST
+        @wraps(write)
+        def view(request: HtmxHttpRequest, pk: int) -> HttpResponse:
+            client = _get_client(request, pk)
+            staff = _staff(request)
+            return _save_section(request, client, section, lambda data: write(client, data, staff))
+
+        return view
+
+    return decorate
+
+
+def _item_action(
+    *, items: str, act: Callable[[Any], object], section: str, doc: str, notice: str = "Removed."
+) -> ItemView:
+    """Make the one-button view that acts on one of the client's items (a size, a date…)."""
+
+    @login_required
+    @require_POST
+    def view(request: HtmxHttpRequest, pk: int, item: int) -> HttpResponse:
+        client = _get_client(request, pk)
+        related = getattr(client, items)
+        return _act_on_item(
+            request, client, items=related, pk=item, act=act, section=section, notice=notice
+        )
+
+    view.__doc__ = doc
+    return view
+
+
+@_section_edit("contact")
+def edit_contact(client: Client, data: dict[str, Any], staff: User) -> None:
     """Change the primary email, phone and address."""
-    client = _get_client(request, pk)
-
-    def write(data: dict[str, Any]) -> None:
-        services.update_contact(
-            client, email=data["email"], phone=data["phone"], address=data["address"]
-        )
-
-    return _save_section(request, client, "contact", write)
+    services.update_contact(
+        client, email=data["email"], phone=data["phone"], address=data["address"]
+    )
 
 
-@login_required
-@require_POST
-def record_consent(request: HtmxHttpRequest, pk: int) -> HttpResponse:
+@_section_edit("consent")
+def record_consent(client: Client, data: dict[str, Any], staff: User) -> str | None:
     """Record a consent decision for one channel."""
-    client = _get_client(request, pk)
-
-    def write(data: dict[str, Any]) -> str | None:
-        consent = services.record_consent(
-            client,
-            channel=data["channel"],
-            granted=data["granted"],
-            source=data["source"],
-            by=_staff(request),
-        )
-        if consent is None:
-            return "No change: that decision was already in force."
-        return None
-
-    return _save_section(request, client, "consent", write)
+    consent = services.record_consent(
+        client, channel=data["channel"], granted=data["granted"], source=data["source"], by=staff
+    )
+    if consent is None:
+        return "No change: that decision was already in force."
+    return None
 
 
-@login_required
-@require_POST
-def edit_tags(request: HtmxHttpRequest, pk: int) -> HttpResponse:
+@_section_edit("tags")
+def edit_tags(client: Client, data: dict[str, Any], staff: User) -> None:
     """Replace the client's tags."""
-    client = _get_client(request, pk)
-
-    def write(data: dict[str, Any]) -> None:
-        services.set_tags(client, data["tags"])
-
-    return _save_section(request, client, "tags", write)
+    services.set_tags(client, data["tags"])
 
 
-@login_required
-@require_POST
-def set_size(request: HtmxHttpRequest, pk: int) -> HttpResponse:
+@_section_edit("sizes")
+def set_size(client: Client, data: dict[str, Any], staff: User) -> None:
     """Record the size worn in a category."""
-    client = _get_client(request, pk)
-
-    def write(data: dict[str, Any]) -> None:
-        services.set_size(client, category=data["category"], size=data["size"])
-
-    return _save_section(request, client, "sizes", write)
+    services.set_size(client, category=data["category"], size=data["size"])
 
 
-@login_required
-@require_POST
-def remove_size(request: HtmxHttpRequest, pk: int, item: int) -> HttpResponse:
-    """Forget a size."""
-    client = _get_client(request, pk)
-    return _act_on_item(
-        request, client, items=client.sizes, pk=item, act=services.remove_detail, section="sizes"
-    )
-
-
-@login_required
-@require_POST
-def add_preference(request: HtmxHttpRequest, pk: int) -> HttpResponse:
+@_section_edit("preferences")
+def add_preference(client: Client, data: dict[str, Any], staff: User) -> None:
     """Record a like or dislike."""
-    client = _get_client(request, pk)
-
-    def write(data: dict[str, Any]) -> None:
-        services.add_preference(
-            client,
-            dimension=data["dimension"],
-            value=data["value"],
-            likes=data["likes"],
-            source=data["source"],
-        )
-
-    return _save_section(request, client, "preferences", write)
-
-
-@login_required
-@require_POST
-def remove_preference(request: HtmxHttpRequest, pk: int, item: int) -> HttpResponse:
-    """Forget a like or dislike."""
-    client = _get_client(request, pk)
-    return _act_on_item(
-        request,
+    services.add_preference(
         client,
-        items=client.preferences,
-        pk=item,
-        act=services.remove_detail,
-        section="preferences",
+        dimension=data["dimension"],
+        value=data["value"],
+        likes=data["likes"],
+        source=data["source"],
     )
 
 
-@login_required
-@require_POST
-def add_date(request: HtmxHttpRequest, pk: int) -> HttpResponse:
+@_section_edit("dates")
+def add_date(client: Client, data: dict[str, Any], staff: User) -> None:
     """Remember an important date."""
-    client = _get_client(request, pk)
-
-    def write(data: dict[str, Any]) -> None:
-        services.add_important_date(
-            client,
-            kind=data["kind"],
-            label=data["label"],
-            month=data["month"],
-            day=data["day"],
-            year=data["year"],
-        )
-
-    return _save_section(request, client, "dates", write)
+    fields = ("kind", "label", "month", "day", "year")
+    services.add_important_date(client, **{name: data[name] for name in fields})
 
 
-@login_required
-@require_POST
-def remove_date(request: HtmxHttpRequest, pk: int, item: int) -> HttpResponse:
-    """Forget an important date."""
-    client = _get_client(request, pk)
-    return _act_on_item(
-        request,
-        client,
-        items=client.important_dates,
-        pk=item,
-        act=services.remove_detail,
-        section="dates",
-    )
-
-
-@login_required
-@require_POST
-def add_need(request: HtmxHttpRequest, pk: int) -> HttpResponse:
+@_section_edit("needs")
+def add_need(client: Client, data: dict[str, Any], staff: User) -> None:
     """Write down a stated need."""
-    client = _get_client(request, pk)
-
-    def write(data: dict[str, Any]) -> None:
-        services.add_need(client, text=data["text"], budget=data["budget"])
-
-    return _save_section(request, client, "needs", write)
+    services.add_need(client, text=data["text"], budget=data["budget"])
 
 
-@login_required
-@require_POST
-def mark_need_met(request: HtmxHttpRequest, pk: int, item: int) -> HttpResponse:
-    """Mark a need as met."""
-    client = _get_client(request, pk)
-    return _act_on_item(
-        request,
-        client,
-        items=client.needs,
-        pk=item,
-        act=services.mark_need_met,
-        section="needs",
-        notice="Marked as met.",
-    )
-
-
-@login_required
-@require_POST
-def add_note(request: HtmxHttpRequest, pk: int) -> HttpResponse:
+@_section_edit("timeline")
+def add_note(client: Client, data: dict[str, Any], staff: User) -> None:
     """Write a note; it appears on the timeline."""
-    client = _get_client(request, pk)
+    services.add_note(client, body=data["body"], author=staff)
 
-    def write(data: dict[str, Any]) -> None:
-        services.add_note(client, body=data["body"], author=_staff(request))
 
-    return _save_section(request, client, "timeline", write)
+remove_size = _item_action(
+    items="sizes", act=services.remove_detail, section="sizes", doc="Forget a size."
+)
+remove_preference = _item_action(
+    items="preferences",
+    act=services.remove_detail,
+    section="preferences",
+    doc="Forget a like or dislike.",
+)
+remove_date = _item_action(
+    items="important_dates",
+    act=services.remove_detail,
+    section="dates",
+    doc="Forget an important date.",
+)
+mark_need_met = _item_action(
+    items="needs",
+    act=services.mark_need_met,
+    section="needs",
+    doc="Mark a need as met.",
+    notice="Marked as met.",
+)
 
 
 # --- New client and the edit page -------------------------------------------------------------

@@ -1264,19 +1264,20 @@ class _Builder:
 
     def story_client(
         self,
-        *,
-        store: str,
-        associate: str,
+        where: str,
         gender: str,
-        first: str,
-        last: str,
+        name: str,
         sizes: dict[str, str],
+        *,
         brands: Sequence[str] = (),
         colours: Sequence[str] = (),
         styles: Sequence[str] = (),
         language: str = "en",
         years: float = 4,
     ) -> _Profile:
+        """A story's client: `where` is "store/associate", `name` "First Last"."""
+        store, associate = where.split("/")
+        first, last = name.split(" ", 1)
         profile = self.new_client(
             store=self.stores[store],
             gender=gender,
@@ -1318,6 +1319,28 @@ class _Builder:
         self.add_dates(client)
         return profile
 
+    def story_order(
+        self,
+        profile: _Profile,
+        at: dt.datetime,
+        lines: list[tuple[_Item, Variant, int]],
+        status: str,
+        *,
+        online: bool = False,
+        note: str = "",
+    ) -> Order:
+        """An order by a story's client in their store: online, or in store with their associate."""
+        return self.make_order(
+            profile=profile,
+            store=profile.store,
+            at=at,
+            lines=lines,
+            channel=OrderChannel.ONLINE if online else OrderChannel.STORE,
+            associate=None if online else profile.associate,
+            status=status,
+            note=note,
+        )
+
     def suit_seasons(self) -> list[dt.date]:
         """The first day of the S2 client's suit season in each of the last three years.
 
@@ -1328,26 +1351,32 @@ class _Builder:
         return [_same_day_in_year(opens, opens.year - back) for back in (3, 2, 1)]
 
     def build_stories(self) -> list[_Profile]:
-        rng = self.rng
-        walter, sofia, james = self.users["walter"], self.users["sofia"], self.users["james"]
-        priya, lucas = self.users["priya"], self.users["lucas"]
-        uptown, harbour = self.stores["uptown"], self.stores["harbour"]
-        stories: list[_Profile] = []
+        """The story clients, S2, S7, S8, S6, S4, the four of S1, then S9 (the last)."""
+        return [
+            self.story_s2_suit_season(),
+            self.story_s7_online_fit_check(),
+            self.story_s8_cancellation(),
+            self.story_s6_left_behind(),
+            self.story_s4_urgent_saturday(),
+            *self.story_s1_new_arrivals(),
+            self.story_s9_raving_fan(),
+        ]
 
-        # S2: a suit every autumn, always from Walter, who leaves in ten days.
+    def story_s2_suit_season(self) -> _Profile:
+        """S2: a suit every autumn, always from Walter, who leaves in ten days."""
+        rng, walter = self.rng, self.users["walter"]
+        sizes = {
+            "Men/Suits": "42L",
+            "Men/Jackets": "42L",
+            "Men/Shirts": "16.5",
+            "Men/Trousers": "36",
+            "Shoes/Men": "11",
+        }
         s2 = self.story_client(
-            store="uptown",
-            associate="walter",
-            gender="m",
-            first="Edmund",
-            last="Ashcroft",
-            sizes={
-                "Men/Suits": "42L",
-                "Men/Jackets": "42L",
-                "Men/Shirts": "16.5",
-                "Men/Trousers": "36",
-                "Shoes/Men": "11",
-            },
+            "uptown/walter",
+            "m",
+            "Edmund Ashcroft",
+            sizes,
             brands=["Ashby & Rowe", "Hollis Tailoring"],
             colours=["navy", "charcoal"],
             styles=["classic"],
@@ -1366,26 +1395,11 @@ class _Builder:
                 self.line("White Poplin Dress Shirt", "16.5"),
                 self.line(ties[index], ""),
             ]
-            self.make_order(
-                profile=s2,
-                store=uptown,
-                at=self.local(day, 15, 10),
-                lines=lines,
-                channel=OrderChannel.STORE,
-                associate=walter,
-                status=OrderStatus.FULFILLED,
-            )
+            self.story_order(s2, self.local(day, 15, 10), lines, OrderStatus.FULFILLED)
             spring = season + dt.timedelta(days=180 + rng.randint(0, 10))
             if self.local(spring, 12) < self.now:
-                self.make_order(
-                    profile=s2,
-                    store=uptown,
-                    at=self.local(spring, 12, 30),
-                    lines=[self.line("Light Blue Poplin Dress Shirt", "16.5")],
-                    channel=OrderChannel.STORE,
-                    associate=walter,
-                    status=OrderStatus.FULFILLED,
-                )
+                shirt = [self.line("Light Blue Poplin Dress Shirt", "16.5")]
+                self.story_order(s2, self.local(spring, 12, 30), shirt, OrderStatus.FULFILLED)
         self.note(
             s2,
             "Edmund buys one suit a year, always in the same weeks — classic, navy or charcoal, "
@@ -1408,16 +1422,16 @@ class _Builder:
         self.story(s2, "story:s2-suit-season", "vip")
         for title in A.S2_AUTUMN_SUITS:
             self.set_stock(title, size="42L", store_code="uptown", quantity=2)
-        stories.append(s2)
+        return s2
 
-        # S7: an online order that does not fit the stated need; a better one costs the same.
+    def story_s7_online_fit_check(self) -> _Profile:
+        """S7: an online order that does not fit the stated need; a better one costs the same."""
+        sizes = {"Men/Suits": "40R", "Men/Shirts": "15.5", "Shoes/Men": "10"}
         s7 = self.story_client(
-            store="harbour",
-            associate="priya",
-            gender="m",
-            first="Daniel",
-            last="Reyes",
-            sizes={"Men/Suits": "40R", "Men/Shirts": "15.5", "Shoes/Men": "10"},
+            "harbour/priya",
+            "m",
+            "Daniel Reyes",
+            sizes,
             colours=["navy"],
             styles=["classic"],
             years=2.5,
@@ -1436,46 +1450,39 @@ class _Builder:
             "something dark he can wear again, lightweight, under $600. Said he would probably "
             "order online after payday.",
             at=self.days_ago(19),
-            by=priya,
+            by=self.users["priya"],
         )
         self.history(s7)
-        self.make_order(
-            profile=s7,
-            store=harbour,
-            at=self.now - dt.timedelta(minutes=8),
-            lines=[self.line(A.S7_ORDERED, "40R")],
-            channel=OrderChannel.ONLINE,
-            associate=None,
-            status=OrderStatus.PLACED,
+        self.story_order(
+            s7,
+            self.now - dt.timedelta(minutes=8),
+            [self.line(A.S7_ORDERED, "40R")],
+            OrderStatus.PLACED,
+            online=True,
             note="Web order. Ship to home.",
         )
         self.set_stock(A.S7_ALTERNATIVE, size="40R", store_code="harbour", quantity=2)
         self.set_stock(A.S7_ORDERED, size="40R", store_code="harbour", quantity=1)
         self.story(s7, "story:s7-online-fit-check")
-        stories.append(s7)
+        return s7
 
-        # S8: a cancellation twenty minutes ago, refund already recorded.
+    def story_s8_cancellation(self) -> _Profile:
+        """S8: a cancellation twenty minutes ago, refund already recorded."""
+        sizes = {"Women/Coats": "S", "Women/Dresses": "6", "Shoes/Women": "7.5"}
         s8 = self.story_client(
-            store="uptown",
-            associate="sofia",
-            gender="w",
-            first="Claire",
-            last="Dubois",
-            sizes={"Women/Coats": "S", "Women/Dresses": "6", "Shoes/Women": "7.5"},
+            "uptown/sofia",
+            "w",
+            "Claire Dubois",
+            sizes,
             brands=["Wren & Willow"],
             colours=["camel"],
             language="fr",
             years=3,
         )
         self.history(s8)
-        cancelled = self.make_order(
-            profile=s8,
-            store=uptown,
-            at=self.days_ago(2.1),
-            lines=[self.line(A.S8_ORDERED, "S")],
-            channel=OrderChannel.ONLINE,
-            associate=None,
-            status=OrderStatus.CANCELLED,
+        coat = [self.line(A.S8_ORDERED, "S")]
+        cancelled = self.story_order(
+            s8, self.days_ago(2.1), coat, OrderStatus.CANCELLED, online=True
         )
         cancelled.cancelled_at = self.now - dt.timedelta(minutes=20)
         cancelled.cancel_reason = "Cancelled by the client by email: her trip to Montréal is off."
@@ -1493,16 +1500,17 @@ class _Builder:
             by=None,
         )
         self.story(s8, "story:s8-cancellation")
-        stories.append(s8)
+        return s8
 
-        # S6: left his new belt at the counter; shoes sell with a care kit.
+    def story_s6_left_behind(self) -> _Profile:
+        """S6: left his new belt at the counter; shoes sell with a care kit."""
+        lucas = self.users["lucas"]
+        sizes = {"Shoes/Men": "10.5", "Men/Trousers": "34", "Men/Shirts": "16"}
         s6 = self.story_client(
-            store="harbour",
-            associate="lucas",
-            gender="m",
-            first="Jim",
-            last="Calloway",
-            sizes={"Shoes/Men": "10.5", "Men/Trousers": "34", "Men/Shirts": "16"},
+            "harbour/lucas",
+            "m",
+            "Jim Calloway",
+            sizes,
             brands=["Thornbury"],
             colours=["cognac", "brown"],
             years=5,
@@ -1510,14 +1518,11 @@ class _Builder:
         s6.sizes["Accessories/Belts"] = "36"
         self.history(s6)
         yesterday = self.today - dt.timedelta(days=1)
-        self.make_order(
-            profile=s6,
-            store=harbour,
-            at=self.local(yesterday, 17, 40),
-            lines=[self.line(A.S6_SHOES, "10.5"), self.line(A.S6_LEFT_BEHIND, "36")],
-            channel=OrderChannel.STORE,
-            associate=lucas,
-            status=OrderStatus.FULFILLED,
+        self.story_order(
+            s6,
+            self.local(yesterday, 17, 40),
+            [self.line(A.S6_SHOES, "10.5"), self.line(A.S6_LEFT_BEHIND, "36")],
+            OrderStatus.FULFILLED,
             note="Left behind: Jim paid for the cognac belt but left it on the counter. It is in "
             "the hold drawer at the till.",
         )
@@ -1530,17 +1535,17 @@ class _Builder:
         )
         self.set_stock(A.S6_SURPRISE, size="", store_code="harbour", quantity=6)
         self.story(s6, "story:s6-left-behind", "left-behind")
-        stories.append(s6)
+        return s6
 
-        # S4: an urgent need for Saturday, when the tailor does not work.
+    def story_s4_urgent_saturday(self) -> _Profile:
+        """S4: an urgent need for Saturday, when the tailor does not work."""
         saturday = self.today + dt.timedelta(days=(5 - self.today.weekday()) % 7)
+        sizes = {"Men/Suits": "42R", "Men/Trousers": "34", "Men/Shirts": "16", "Shoes/Men": "10"}
         s4 = self.story_client(
-            store="uptown",
-            associate="james",
-            gender="m",
-            first="Marcus",
-            last="Bell",
-            sizes={"Men/Suits": "42R", "Men/Trousers": "34", "Men/Shirts": "16", "Shoes/Men": "10"},
+            "uptown/james",
+            "m",
+            "Marcus Bell",
+            sizes,
             brands=["Ashby & Rowe"],
             colours=["navy"],
             years=3,
@@ -1562,88 +1567,79 @@ class _Builder:
             "open at 10. Someone needs to fit him before, have the hem done and get it to him by "
             "9 am Saturday.",
             at=self.now - dt.timedelta(minutes=35),
-            by=james,
+            by=self.users["james"],
         )
         self.set_stock(A.S4_SUIT, size="42R", store_code="uptown", quantity=1)
         self.story(s4, "story:s4-urgent-saturday", "urgent")
-        stories.append(s4)
+        return s4
 
-        # S1: new arrivals for clients who like just that brand and colour, in their size.
-        for store, who, gender, first, last, sizes, brands, colours, body in (
+    def story_s1_new_arrivals(self) -> list[_Profile]:
+        """S1: new arrivals for clients who like just that brand and colour, in their size."""
+        found = []
+        for where, gender, name, sizes, brand, colour, body in (
             (
-                "uptown",
-                "sofia",
+                "uptown/sofia",
                 "w",
-                "Evelyn",
-                "Marsh",
+                "Evelyn Marsh",
                 {"Women/Dresses": "6"},
-                ["Maison Lavande"],
-                ["emerald"],
+                "Maison Lavande",
+                "emerald",
                 "Asked to hear about the new Maison Lavande silk the moment it lands — a photo by "
                 "text is best.",
             ),
             (
-                "harbour",
-                "lucas",
+                "harbour/lucas",
                 "m",
-                "Rafael",
-                "Ortiz",
+                "Rafael Ortiz",
                 {"Men/Knitwear": "M", "Men/Shirts": "15.5"},
-                ["Oxley"],
-                ["forest green"],
+                "Oxley",
+                "forest green",
                 "Loves Oxley knits in green. Wants first pick of the autumn knitwear.",
             ),
             (
-                "uptown",
-                "sofia",
+                "uptown/sofia",
                 "w",
-                "Grace",
-                "Whitmore",
+                "Grace Whitmore",
                 {"Women/Knitwear": "S", "Women/Tops": "S"},
-                ["Wren & Willow"],
-                ["cream"],
+                "Wren & Willow",
+                "cream",
                 "Lives in cream and camel cashmere. Tell her when Wren & Willow's new knits "
                 "arrive.",
             ),
             (
-                "harbour",
-                "priya",
+                "harbour/priya",
                 "m",
-                "Thomas",
-                "Reid",
+                "Thomas Reid",
                 {"Men/Jackets": "40R", "Men/Suits": "40R"},
-                ["Marlowe Sartoria"],
-                ["brown"],
+                "Marlowe Sartoria",
+                "brown",
                 "Collects tweed jackets; asked for a call when the Marlowe autumn tweeds come in.",
             ),
         ):
             profile = self.story_client(
-                store=store,
-                associate=who,
-                gender=gender,
-                first=first,
-                last=last,
-                sizes=sizes,
-                brands=brands,
-                colours=colours,
+                where, gender, name, sizes, brands=[brand], colours=[colour]
             )
             self.history(profile)
-            self.note(profile, body, at=self.days_ago(rng.randint(20, 200)), by=self.users[who])
+            store, who = where.split("/")
+            self.note(
+                profile, body, at=self.days_ago(self.rng.randint(20, 200)), by=self.users[who]
+            )
             for category, size in sizes.items():
                 for item in self.by_category.get(category, []):
-                    if item.spec.new and item.spec.brand in brands:
+                    if item.spec.new and item.spec.brand == brand:
                         self.set_stock(item.spec.title, size=size, store_code=store, quantity=2)
             self.story(profile, "story:s1-new-arrivals")
-            stories.append(profile)
+            found.append(profile)
+        return found
 
-        # S9: a raving fan who keeps sending friends.
+    def story_s9_raving_fan(self) -> _Profile:
+        """S9: a raving fan who keeps sending friends."""
+        sizes = {"Women/Dresses": "8", "Women/Tops": "M"}
         s9 = self.story_client(
-            store="uptown",
-            associate="sofia",
-            gender="w",
-            first="Olivia",
-            last="Grant",
-            sizes={"Women/Dresses": "8", "Women/Tops": "M"},
+            "uptown/sofia",
+            "w",
+            "Olivia Grant",
+            sizes,
             brands=["Juniper Row"],
             colours=["blush", "cobalt"],
             years=5,
@@ -1653,11 +1649,10 @@ class _Builder:
             s9,
             "Olivia has sent four friends our way and tells everyone about us. Say thank you.",
             at=self.days_ago(30),
-            by=sofia,
+            by=self.users["sofia"],
         )
         self.story(s9, "story:s9-raving-fan", "vip")
-        stories.append(s9)
-        return stories
+        return s9
 
     def line(self, title: str, size: str) -> tuple[_Item, Variant, int]:
         item = self.by_title[title]

@@ -26,8 +26,14 @@ class Candidate:
 
     `key` names the moment itself: kind, client and occasion, such as
     "important_date:42:birthday:2026", so that running the engine again finds the action already
-    made and adds nothing. `score` is the detector's own measure of fit or urgency, from 0 to 1;
-    the rules turn it into a priority.
+    made and adds nothing. `occasion` names the occasion again without database ids
+    ("birthday:2026"): with the client's own reference it identifies the moment on any install,
+    and the holdout draws on it (extramile.moments.holdout). `score` is the detector's own
+    measure of fit or urgency, from 0 to 1; the rules turn it into a priority.
+
+    `refresh` says that a later event can change what the moment's action should say (a refund
+    after a cancellation): when the key is already recorded and its action still open, the
+    action's reason, evidence and draft are brought up to date instead of counting a duplicate.
     """
 
     kind: ActionKind
@@ -45,6 +51,8 @@ class Candidate:
     surprise: Product | None = None
     surprise_note: str = ""
     associate: User | None = None  # None: the client's primary associate, else the store's
+    occasion: str = ""
+    refresh: bool = False
 
     @property
     def purpose(self) -> ActionPurpose:

@@ -2,7 +2,8 @@
 
 `extramile engine run` and the periodic sweep call `run_engine`. Every step is idempotent, so a
 second run at the same time adds nothing: expired and woken actions are already so, processed
-events are marked, each moment's key is recorded once, and each order is attributed once.
+events are marked, each moment's key is recorded once, and each order is looked at for
+attribution once.
 """
 
 from __future__ import annotations
@@ -39,6 +40,7 @@ class EngineReport:
     events_waiting: int = 0  # pending events left because no event processing is installed
     candidates: int = 0  # from the calendar sweep
     proposals: ProposalResult = field(default_factory=ProposalResult)
+    orders_checked: int = 0  # orders the attribution sweep looked at for the first time
     attributed: int = 0
 
     def summary(self) -> dict[str, object]:
@@ -55,9 +57,11 @@ class EngineReport:
             "created": len(p.created),
             "created_by_kind": dict(sorted(p.created_by_kind().items())),
             "merged": len(p.merged),
+            "updated": len(p.updated),
             "duplicates": p.duplicates,
             "held_out": len(p.held_out),
             "suppressed": len(p.suppressed),
+            "orders_checked": self.orders_checked,
             "attributed": self.attributed,
         }
 
@@ -71,7 +75,9 @@ def run_engine(*, now: dt.datetime) -> EngineReport:
     candidates = run_calendar_detectors(now=now, stores=Store.objects.order_by("id"))
     report.candidates = len(candidates)
     report.proposals.add(propose_actions(candidates, now=now))
-    report.attributed = attribute_orders(now=now)
+    attribution = attribute_orders(now=now)
+    report.orders_checked = attribution.checked
+    report.attributed = attribution.linked
     return report
 
 

@@ -23,9 +23,10 @@ from django.utils import timezone
 from tqdm import tqdm
 
 from extramile.accounts.models import Store
-from extramile.moments.detectors import run_event_detectors
+from extramile.moments.detectors import run_event_detectors, run_event_withdrawals
 from extramile.moments.event_apply import EventApplyError, apply_event
 from extramile.moments.event_schema import EventProblem, InvalidEvent, Path_, event_problems
+from extramile.moments.lifecycle import withdraw_moment
 from extramile.moments.models import Event, EventType
 from extramile.moments.proposals import ProposalResult, propose_actions
 from extramile.orders.models import Order, Refund
@@ -258,6 +259,9 @@ def process_event(event: Event, *, now: dt.datetime | None = None) -> ProposalRe
             with transaction.atomic():
                 if not is_applied_at_source(locked):
                     apply_event(locked)
+                # Moments the event ends are withdrawn first, so nothing merges into them.
+                for key, reason in run_event_withdrawals(locked):
+                    withdraw_moment(key, reason=reason, now=now)
                 result = propose_actions(run_event_detectors(locked, now=now), now=now)
         except Exception as exc:
             # Recorded, then raised again below, once the error is committed.

@@ -12,7 +12,7 @@ from zoneinfo import ZoneInfo
 from extramile.accounts.models import Store
 from extramile.clients.models import Channel, Client
 from extramile.clients.services import current_consents
-from extramile.moments.models import StoreRules
+from extramile.moments.models import Action, ActionPurpose, ActionState, StoreRules
 
 
 def rules_for(store: Store) -> StoreRules:
@@ -71,3 +71,20 @@ def has_open_problem(client: Client) -> bool:
     from extramile.care.models import Problem, ProblemStatus
 
     return Problem.objects.filter(client=client, status=ProblemStatus.OPEN).exists()
+
+
+def marketing_contacts_done(
+    client: Client, *, rules: StoreRules, now: dt.datetime, exclude: Action | None = None
+) -> list[dt.datetime]:
+    """When the client's marketing contacts within the cap window were made, oldest first."""
+    since = now - dt.timedelta(days=rules.marketing_cap_days)
+    done = Action.objects.filter(
+        client=client,
+        purpose=ActionPurpose.MARKETING,
+        state=ActionState.DONE,
+        completed_at__gt=since,
+        completed_at__lte=now,
+    )
+    if exclude is not None:
+        done = done.exclude(pk=exclude.pk)
+    return [at for at in done.order_by("completed_at").values_list("completed_at", flat=True) if at]

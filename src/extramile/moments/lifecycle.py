@@ -14,6 +14,7 @@ from django.utils import timezone
 
 from extramile.accounts.models import User
 from extramile.moments.models import Action, ActionState
+from extramile.moments.proposals import combined_reason, moment_reason_index
 from extramile.outreach.audit import record_audit
 
 # An associate can act on an open action, and on a snoozed one before it wakes.
@@ -38,6 +39,8 @@ def _closed_reason(action: Action) -> str:
         return "This action was skipped."
     if action.state == ActionState.EXPIRED:
         return "This moment has passed; the action expired."
+    if action.state == ActionState.WITHDRAWN:
+        return f"This action was withdrawn: {action.state_reason}"
     return "This action is not open."
 
 
@@ -202,3 +205,39 @@ def snooze_until(choice: str, *, now: dt.datetime, zone: ZoneInfo) -> dt.datetim
         raise ValueError(f"Unknown snooze choice {choice!r}.")
     day = now.astimezone(zone).date() + dt.timedelta(days=days)
     return dt.datetime.combine(day, MORNING, tzinfo=zone).astimezone(dt.UTC)
+
+
+def withdraw_moment(key: str, *, reason: str, now: dt.datetime) -> Action | None:
+    """Withdraw the open action of a moment that no longer applies; return it, or None.
+
+    An action that holds other reasons too keeps them and stays open without this one.
+    """
+    with transaction.atomic():
+        locked = (
+            Action.objects.select_for_update()
+            .filter(keys__key=key, state__in=ACTIONABLE_STATES)
+            .first()
+        )
+        if locked is None:
+            return None
+        mine = moment_reason_index(locked.reasons, key)
+        others = [entry for index, entry in enumerate(locked.reasons) if index != mine]
+        if others:
+            locked.reasons = others
+            locked.reason = combined_reason([entry["reason"] for entry in others])
+            verb = "reason_withdrawn"
+        else:
+            locked.state = ActionState.WITHDRAWN
+            locked.state_reason = reason[:255]
+            locked.snoozed_until = None
+            locked.completed_at = now
+            verb = "withdrawn"
+        locked.save()
+        record_audit(
+            verb,
+            client=locked.client,
+            action=locked,
+            detail={"key": key, "reason": reason},
+            at=now,
+        )
+    return locked

@@ -53,6 +53,11 @@ class Event(models.Model):
         return f"{self.type} {self.event_id}"
 
 
+# The defaults of two store rules, as every store had them before they could be changed.
+DEFAULT_REFUND_TIMING = "3 to 5 business days"
+DEFAULT_SURPRISE_LIMIT = Decimal("50.00")
+
+
 class StoreRules(models.Model):
     """How the engine treats one store's clients and staff; defaults fit a small boutique."""
 
@@ -83,6 +88,19 @@ class StoreRules(models.Model):
     )
     attribution_days = models.PositiveSmallIntegerField(
         default=14, help_text="Purchases within this window after a contact are attributed."
+    )
+    refund_timing = models.CharField(
+        max_length=100,
+        default=DEFAULT_REFUND_TIMING,
+        help_text="How soon a refund shows on the client's statement, as told in the call: "
+        '"3 to 5 business days".',
+    )
+    surprise_limit = models.DecimalField(
+        max_digits=10,
+        decimal_places=2,
+        default=DEFAULT_SURPRISE_LIMIT,
+        help_text="A service-recovery surprise may cost up to this much, in the store's currency "
+        "(or a fifth of the price of the item it goes with, when that is more).",
     )
 
     class Meta:
@@ -124,6 +142,7 @@ class ActionState(models.TextChoices):
     SKIPPED = "skipped", "Skipped"
     SNOOZED = "snoozed", "Snoozed"
     EXPIRED = "expired", "Expired"
+    WITHDRAWN = "withdrawn", "Withdrawn (no longer applies)"
     HELD_OUT = "held_out", "Held out (control group)"
     SUPPRESSED = "suppressed", "Suppressed by a rule"
 
@@ -157,6 +176,9 @@ class Action(models.Model):
     due_at = models.DateTimeField(db_index=True)
     expires_at = models.DateTimeField(null=True, blank=True)
     priority = models.FloatField(default=0.0, db_index=True)
+    # Each eligible marketing action's fixed draw in [0, 1) (extramile.engine.holdout): it is
+    # held out when the draw falls below the store's share, so the split can be checked later.
+    holdout_draw = models.FloatField(null=True, blank=True)
     channel = models.CharField(max_length=16, choices=ActionChannel.choices)
     subject = models.CharField(max_length=200, blank=True)
     draft = models.TextField(blank=True, help_text="The message, or the call script.")
@@ -187,6 +209,9 @@ class Action(models.Model):
         indexes = [
             models.Index(fields=["associate", "state", "-priority"]),
             models.Index(fields=["client", "state"]),
+            # The attribution sweep's first contact of all (done, or held out) is read from these.
+            models.Index(fields=["state", "completed_at"], name="action_state_completed"),
+            models.Index(fields=["state", "due_at"], name="action_state_due"),
         ]
 
     def __str__(self) -> str:
@@ -244,3 +269,17 @@ class Attribution(models.Model):
 
     def __str__(self) -> str:
         return f"{self.order} after action {self.action_id}"
+
+
+class AttributionCheck(models.Model):
+    """An order the attribution sweep has looked at, linked to a contact or not.
+
+    Each order is looked at once, so a sweep reads only the orders that came in since the
+    last one, however long the history grows.
+    """
+
+    order = models.OneToOneField(Order, on_delete=models.CASCADE, related_name="attribution_check")
+    checked_at = models.DateTimeField(default=timezone.now)
+
+    def __str__(self) -> str:
+        return f"{self.order} checked {self.checked_at:%Y-%m-%d %H:%M}"

@@ -4,7 +4,9 @@ Each candidate is decided in its own transaction, on the client's locked row, in
 
 1. **Once per moment.** A candidate whose key is already recorded changes nothing and counts as
    a duplicate. The key's unique index settles a race between two runs: the loser's write fails
-   and it counts a duplicate too.
+   and it counts a duplicate too. A candidate marked `refresh` (a refund after the cancellation
+   it follows) instead brings the moment's action up to date while it is still open: its
+   reason, evidence and draft are replaced by the newer ones, and it counts as updated.
 2. **Who.** The candidate's associate; else the client's primary associate if still active;
    else the store's active associate with the fewest open actions (a manager if the store has
    no associate).
@@ -20,7 +22,9 @@ Each candidate is decided in its own transaction, on the client's locked row, in
 5. **One contact.** When the client already has an open action of the same purpose, the
    candidate is merged into it (its reason, evidence, products and key join it; the higher
    priority and the earlier due time win) instead of making a second action. A merge adds no
-   contact, so the cap below does not stop it.
+   contact, so the cap below does not stop it. An earlier due time that falls on another day
+   is taken only when the associate has room that day (marketing), so a merge never fills a
+   day beyond `daily_capacity`.
 6. **Cap.** A marketing candidate is suppressed when the client's marketing contacts — done in
    the last `marketing_cap_days`, plus those still open or snoozed, which will happen —
    reach `marketing_cap`. Service contacts are never capped.
@@ -31,8 +35,10 @@ Each candidate is decided in its own transaction, on the client's locked row, in
    to the next day with room (suppressed if none comes before it expires); service actions
    are never deferred.
 8. **Holdout.** An eligible marketing action is held out with probability `holdout_share`,
-   decided by a hash of its key (extramile.engine.holdout) so the same moment is always decided
-   the same way and a test can predict it. It is recorded as "held_out" with the time it would
+   decided by a hash of the moment's holdout key (extramile.moments.holdout: the client's own
+   reference and the occasion, no database ids), so the same moment is decided the same way
+   every time and on every install, and a test can predict it. Its draw is recorded on the
+   action (`holdout_draw`); a held-out action is recorded as "held_out" with the time it would
    have been due, for attribution, and never shown. Service actions are never held out.
 9. **Priority** from the kind, the detector's score and the urgency (extramile.engine.priority).
    A batch is decided in order of priority, most important first, so a birthday is not
@@ -53,15 +59,17 @@ from django.db.models import Count, Q
 from extramile.accounts.models import Role, Store, User
 from extramile.clients.models import Channel, Client
 from extramile.clients.services import current_consents
-from extramile.engine.holdout import is_held_out
 from extramile.engine.priority import priority_score
 from extramile.moments.candidates import Candidate, ShownProduct
 from extramile.moments.governance import (
+    client_zone,
     consented_channels,
     has_open_problem,
+    marketing_contacts_done,
     next_allowed_time,
     rules_for,
 )
+from extramile.moments.holdout import draw_for
 from extramile.moments.models import (
     Action,
     ActionChannel,
@@ -86,6 +94,7 @@ class ProposalResult:
 
     created: list[Action] = field(default_factory=list)
     merged: list[Action] = field(default_factory=list)
+    updated: list[Action] = field(default_factory=list)
     duplicates: int = 0
     held_out: list[Action] = field(default_factory=list)
     suppressed: list[Action] = field(default_factory=list)
@@ -94,6 +103,7 @@ class ProposalResult:
         """Add another result's counts and actions to this one."""
         self.created.extend(other.created)
         self.merged.extend(other.merged)
+        self.updated.extend(other.updated)
         self.duplicates += other.duplicates
         self.held_out.extend(other.held_out)
         self.suppressed.extend(other.suppressed)
@@ -105,7 +115,7 @@ class ProposalResult:
 
 @dataclass
 class _Decision:
-    outcome: str  # created, merged, duplicate, held_out, suppressed
+    outcome: str  # created, merged, updated, duplicate, held_out, suppressed
     action: Action | None = None
 
 
@@ -148,7 +158,7 @@ def _key_taken(key: str) -> bool:
 
 
 def _propose_one(candidate: Candidate, *, now: dt.datetime) -> _Decision:
-    if _key_taken(candidate.key):
+    if _key_taken(candidate.key) and not candidate.refresh:
         return _Decision("duplicate")
     # The lock makes proposals for one client take turns, so two candidates cannot both find
     # no open action and make two.
@@ -157,8 +167,8 @@ def _propose_one(candidate: Candidate, *, now: dt.datetime) -> _Decision:
         .select_related("store", "primary_associate")
         .get(pk=candidate.client.pk)
     )
-    if _key_taken(candidate.key):  # recorded while this run waited for the lock
-        return _Decision("duplicate")
+    if _key_taken(candidate.key):  # recorded before, or while this run waited for the lock
+        return _refresh(candidate, now=now)
     rules = rules_for(client.store)
     purpose = candidate.purpose
     marketing = purpose == ActionPurpose.MARKETING
@@ -206,10 +216,12 @@ def _propose_one(candidate: Candidate, *, now: dt.datetime) -> _Decision:
         return draft.record(ActionState.OPEN)
     contacts = _marketing_contacts(client, rules, now=now)
     if contacts >= rules.marketing_cap:
+        since = now - dt.timedelta(days=rules.marketing_cap_days)
         return draft.record(
             ActionState.SUPPRESSED,
-            f"{name} has had {contacts} marketing contacts in {rules.marketing_cap_days} days "
-            f"(the limit is {rules.marketing_cap}).",
+            f"{name} had {contacts} marketing contacts, done since "
+            f"{since.astimezone(client_zone(client)):%d %b %Y} or still open "
+            f"(the limit is {rules.marketing_cap} in {rules.marketing_cap_days} days).",
         )
     deferred = _defer_for_capacity(draft.associate, due, client=client, rules=rules)
     if deferred is None or (expires is not None and deferred >= expires):
@@ -219,7 +231,8 @@ def _propose_one(candidate: Candidate, *, now: dt.datetime) -> _Decision:
         )
     draft.due = deferred
     share = float(rules.holdout_share)
-    if is_held_out(candidate.key, share):
+    draft.holdout_draw = draw_for(candidate)
+    if draft.holdout_draw < share:
         return draft.record(
             ActionState.HELD_OUT,
             f"Held out (the {share:.0%} control group) so the lift can be measured; never shown.",
@@ -239,6 +252,7 @@ class _Draft:
     expires: dt.datetime | None
     now: dt.datetime
     channel: str = ""
+    holdout_draw: float | None = None
 
     @property
     def priority(self) -> float:
@@ -253,11 +267,7 @@ class _Draft:
         )
 
     def entry(self) -> dict[str, Any]:
-        return {
-            "kind": ActionKind(self.candidate.kind).value,
-            "reason": self.candidate.reason,
-            "evidence": self.candidate.evidence,
-        }
+        return reason_entry(self.candidate)
 
     def record(self, state: ActionState, state_reason: str = "") -> _Decision:
         candidate = self.candidate
@@ -273,6 +283,7 @@ class _Draft:
             due_at=self.due,
             expires_at=self.expires,
             priority=self.priority,
+            holdout_draw=self.holdout_draw,
             channel=self.channel or (candidate.channel or ""),
             subject=candidate.subject,
             draft=candidate.draft,
@@ -303,7 +314,7 @@ def _merge(action: Action, draft: _Draft) -> None:
     action.reasons = reasons
     action.reason = combined_reason([entry["reason"] for entry in reasons])
     action.priority = max(action.priority, draft.priority)
-    action.due_at = min(action.due_at, draft.due)
+    action.due_at = _merged_due(action, draft)
     if action.expires_at is None or draft.expires is None:
         action.expires_at = None
     else:
@@ -314,6 +325,79 @@ def _merge(action: Action, draft: _Draft) -> None:
     action.save()
     _add_products(action, candidate.products)
     ActionKey.objects.create(key=candidate.key, action=action, created_at=draft.now)
+
+
+def reason_entry(candidate: Candidate) -> dict[str, Any]:
+    """One reason of an action, as kept in Action.reasons: its kind, words, evidence and key."""
+    return {
+        "kind": ActionKind(candidate.kind).value,
+        "reason": candidate.reason,
+        "evidence": candidate.evidence,
+        "key": candidate.key,
+    }
+
+
+def _merged_due(action: Action, draft: _Draft) -> dt.datetime:
+    """The earlier due time, unless it moves a marketing action to a day with no room left."""
+    due = min(action.due_at, draft.due)
+    if due == action.due_at or draft.purpose != ActionPurpose.MARKETING:
+        return due
+    rules = rules_for(draft.client.store)
+    zone = ZoneInfo(draft.client.store.time_zone or "UTC")
+    if due.astimezone(zone).date() == action.due_at.astimezone(zone).date():
+        return due
+    associate = action.associate
+    if associate is None or _busy(associate, due, zone=zone, exclude=action) < rules.daily_capacity:
+        return due
+    return action.due_at
+
+
+def moment_reason_index(reasons: list[dict[str, Any]], key: str) -> int | None:
+    """Find the moment's reason among an action's: the one with its key, else None.
+
+    In a list kept before reasons carried keys, the action's own first reason is taken.
+    """
+    for index, entry in enumerate(reasons):
+        if entry.get("key") == key:
+            return index
+    if reasons and "key" not in reasons[0]:
+        return 0
+    return None
+
+
+def _refresh(candidate: Candidate, *, now: dt.datetime) -> _Decision:
+    """Bring the moment's open action up to date with the candidate, else count a duplicate."""
+    if not candidate.refresh:
+        return _Decision("duplicate")
+    action = (
+        Action.objects.select_for_update()
+        .filter(keys__key=candidate.key, state__in=[ActionState.OPEN, ActionState.SNOOZED])
+        .first()
+    )
+    if action is None:
+        return _Decision("duplicate")  # done, skipped or expired: that call is over
+    entry = reason_entry(candidate)
+    earlier = action.reasons or [
+        {"kind": action.kind, "reason": action.reason, "evidence": action.evidence}
+    ]
+    mine = moment_reason_index(earlier, candidate.key)
+    reasons = list(earlier)
+    if mine is None:
+        reasons.append(entry)
+    else:
+        reasons[mine] = entry
+    action.reasons = reasons
+    action.reason = combined_reason([e["reason"] for e in reasons])
+    if mine == 0:
+        # The action was made from this moment: its evidence and script are this moment's.
+        action.evidence = candidate.evidence
+        action.draft = candidate.draft
+        action.subject = candidate.subject or action.subject
+    if action.expires_at is not None and candidate.expires_at is not None:
+        action.expires_at = max(action.expires_at, candidate.expires_at)
+    action.save()
+    _add_products(action, candidate.products)
+    return _Decision("updated", action)
 
 
 def combined_reason(reasons: list[str]) -> str:
@@ -389,13 +473,26 @@ def _choose_channel(candidate: Candidate, client: Client, purpose: ActionPurpose
 
 
 def _marketing_contacts(client: Client, rules: StoreRules, *, now: dt.datetime) -> int:
-    since = now - dt.timedelta(days=rules.marketing_cap_days)
-    return Action.objects.filter(
-        Q(state=ActionState.DONE, completed_at__gt=since, completed_at__lte=now)
-        | Q(state__in=[ActionState.OPEN, ActionState.SNOOZED]),
+    """Marketing contacts done within the cap window, and those open or snoozed (still to come)."""
+    planned = Action.objects.filter(
         client=client,
         purpose=ActionPurpose.MARKETING,
+        state__in=[ActionState.OPEN, ActionState.SNOOZED],
     ).count()
+    return len(marketing_contacts_done(client, rules=rules, now=now)) + planned
+
+
+def _busy(associate: User, due: dt.datetime, *, zone: ZoneInfo, exclude: Action | None) -> int:
+    """Count the associate's open actions due on the local day of `due`."""
+    local = due.astimezone(zone)
+    start = dt.datetime.combine(local.date(), dt.time(0), tzinfo=zone)
+    end = dt.datetime.combine(local.date() + dt.timedelta(days=1), dt.time(0), tzinfo=zone)
+    busy = Action.objects.filter(
+        associate=associate, state=ActionState.OPEN, due_at__gte=start, due_at__lt=end
+    )
+    if exclude is not None:
+        busy = busy.exclude(pk=exclude.pk)
+    return busy.count()
 
 
 def _keep_expiry_after_due(
@@ -416,12 +513,7 @@ def _defer_for_capacity(
     zone = ZoneInfo(client.store.time_zone or "UTC")
     for _ in range(MAX_DEFERRAL_DAYS):
         local = due.astimezone(zone)
-        start = dt.datetime.combine(local.date(), dt.time(0), tzinfo=zone)
-        end = dt.datetime.combine(local.date() + dt.timedelta(days=1), dt.time(0), tzinfo=zone)
-        busy = Action.objects.filter(
-            associate=associate, state=ActionState.OPEN, due_at__gte=start, due_at__lt=end
-        ).count()
-        if busy < rules.daily_capacity:
+        if _busy(associate, due, zone=zone, exclude=None) < rules.daily_capacity:
             return due
         next_day = dt.datetime.combine(local.date() + dt.timedelta(days=1), local.time(), zone)
         due = next_allowed_time(client, next_day.astimezone(dt.UTC), rules)

@@ -3,7 +3,9 @@
 How a message travels
 ---------------------
 `send_action_message` checks the rules of contact again at send time (consent for the channel,
-quiet hours in the client's zone, no marketing during an open problem) and then, in ONE
+quiet hours in the client's zone, no marketing during an open problem, and the client's cap on
+marketing contacts, which other contacts made since the action was created may have reached)
+and then, in ONE
 transaction, writes the Message row (status queued), an AuditEntry "queued" and marks the action
 done. Delivery is enqueued only when that transaction commits, so a rolled-back send never
 leaves the building and a committed one is never forgotten.
@@ -44,6 +46,7 @@ import datetime as dt
 import logging
 import smtplib
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from django.conf import settings
 from django.core import signing
@@ -60,6 +63,7 @@ from extramile.moments.governance import (
     consented_channels,
     has_open_problem,
     in_quiet_hours,
+    marketing_contacts_done,
     next_allowed_time,
     rules_for,
 )
@@ -140,15 +144,40 @@ def _quiet_hours_refusal(client: Client, action: Action, at: dt.datetime) -> str
     )
 
 
+def _cap_refusal(action: Action, at: dt.datetime) -> str | None:
+    """Say why one more marketing message would pass the client's cap, or None when it would not.
+
+    The cap was checked when the action was made; contacts made since (by a colleague, or
+    another action sent first) count here, this action's own does not.
+    """
+    client = action.client
+    rules = rules_for(action.store)
+    done = marketing_contacts_done(client, rules=rules, now=at, exclude=action)
+    if len(done) < rules.marketing_cap:
+        return None
+    zone = ZoneInfo(action.store.time_zone or "UTC")
+    since = (at - dt.timedelta(days=rules.marketing_cap_days)).astimezone(zone)
+    # The cap frees up when enough of the oldest contacts leave the window.
+    free = done[len(done) - rules.marketing_cap] + dt.timedelta(days=rules.marketing_cap_days)
+    return (
+        f"{_first_name(client)} has had {len(done)} marketing contacts since {since:%d %b %Y}, "
+        f"and the limit is {rules.marketing_cap} in {rules.marketing_cap_days} days; nothing was "
+        f"sent. The action stays open: it can be sent from {free.astimezone(zone):%d %b %Y %H:%M}."
+    )
+
+
 def _send_refusal(action: Action, *, channel: str, at: dt.datetime) -> str | None:
     """Say why the rules of contact forbid this message now, or None when they allow it."""
     client = action.client
     reason = _consent_refusal(client, channel) or _quiet_hours_refusal(client, action, at)
-    if reason is None and action.purpose == ActionPurpose.MARKETING and has_open_problem(client):
-        reason = (
-            f"{_first_name(client)} has an open problem with us; marketing waits until it is "
-            "resolved."
-        )
+    if reason is None and action.purpose == ActionPurpose.MARKETING:
+        if has_open_problem(client):
+            reason = (
+                f"{_first_name(client)} has an open problem with us; marketing waits until it "
+                "is resolved."
+            )
+        else:
+            reason = _cap_refusal(action, at)
     return reason
 
 

@@ -372,6 +372,7 @@ def test_admin_index_lists_what_a_manager_may_reach(manager_a):
         "Variant",
         "Stock",
         "Order",
+        "StoreRules",
     }
 
 
@@ -456,4 +457,5 @@ def test_every_admin_page_renders(request, rf, who, store_a, associate_a):
         "catalog.stock": (200, 200),
         "orders.order": (200, 200),
         "ingest.inboundevent": (forbidden, None if who == "manager_a" else 200),
+        "moments.storerules": (200, None),
     }

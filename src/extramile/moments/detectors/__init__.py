@@ -3,7 +3,10 @@
 A calendar detector exposes `detect(*, now, stores) -> list[Candidate]`, run by the periodic
 sweep (`extramile engine run`). An event-driven detector exposes
 `on_event(event, *, now) -> list[Candidate]` and `EVENT_TYPES`, the event types it answers;
-it runs within seconds of the event. A module may be both.
+it runs within seconds of the event. A module may be both. A module may also name, with
+`WITHDRAWN_BY` and `withdrawn_by(event) -> [(key, reason)]`, the moments an event ends (an
+order's cancellation ends its check-in): their open actions are withdrawn before the event's
+detectors run, so a new moment never merges into one that no longer applies.
 """
 
 from __future__ import annotations
@@ -56,3 +59,12 @@ def run_event_detectors(event: Event, *, now: dt.datetime) -> list[Candidate]:
         if event.type in getattr(module, "EVENT_TYPES", ()):
             candidates.extend(module.on_event(event, now=now))
     return candidates
+
+
+def run_event_withdrawals(event: Event) -> list[tuple[str, str]]:
+    """Ask every detector which of its moments this event ends: (key, reason) pairs."""
+    ended: list[tuple[str, str]] = []
+    for module in detector_modules():
+        if event.type in getattr(module, "WITHDRAWN_BY", ()):
+            ended.extend(module.withdrawn_by(event))
+    return ended

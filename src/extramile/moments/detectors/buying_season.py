@@ -399,6 +399,7 @@ def _candidates(
                 kind=ActionKind.BUYING_SEASON,
                 client=client,
                 key=ahead.key,
+                occasion=f"{ahead.category}:{ahead.season.next_start.year}",
                 reason=reason_for(group, stock=stock),
                 due_at=due_before(now, zone, deadline=opens + dt.timedelta(hours=12)),
                 expires_at=local_midnight(
@@ -483,19 +484,6 @@ def _chooser(table: StockTable, row_category: np.ndarray, seasons: list[SeasonAh
     return choose
 
 
-def _opening_words(days_ahead: int, opens: dt.date, today: dt.date) -> str:
-    if days_ahead == 0:
-        return "today"
-    if days_ahead == 1:
-        return "tomorrow"
-    this_week = today.isocalendar()[:2]
-    if opens.isocalendar()[:2] == this_week:
-        return f"on {spoken_date(opens).split()[0]}"
-    if (opens - dt.timedelta(days=7)).isocalendar()[:2] == this_week:
-        return "next week"
-    return f"in {count_word(days_ahead)} days, around {spoken_date(opens)}"
-
-
 @dataclass(frozen=True)
 class StockWords:
     """What is in stock for the main season, in the client's size."""
@@ -543,10 +531,10 @@ def reason_for(group: SeasonGroup, *, stock: StockWords) -> str:
     else:
         span = f"{count_word(len(years))} earlier years ({listed})"
     weeks = "week" if season.spread_days <= 7 else "weeks"
-    opens = _opening_words(ahead.days_ahead, season.next_start, ahead.today)
+    # The date itself, never "next week": the reason is stored and read on later days.
     text = (
         f"{ahead.client.name} bought {things} in the same {weeks} of {span}; "
-        f"that season opens {opens}."
+        f"that season opens on {spoken_date(season.next_start)}."
     )
     return f"{text} {stock.sentence(noun)}".strip()
 

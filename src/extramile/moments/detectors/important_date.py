@@ -39,7 +39,6 @@ from extramile.moments.detectors.calendar_support import (
     bought_pairs,
     client_instances,
     client_rows,
-    day_words,
     last_purchases,
     net_spend,
     product_context,
@@ -148,14 +147,14 @@ def detect(*, now: dt.datetime, stores: Iterable[Store]) -> list[Candidate]:
             date.days_ahead, lead_days=date.lead_days
         ) + VALUE_WEIGHT * ranks.get(client.pk, 0.0)
         expires = local_midnight(date.occurs_on + dt.timedelta(days=1), date.client.zone)
-        today = now.astimezone(date.client.zone).date()
         subject, draft = _draft(date, client=client, picks=picks, table=table, surprise=surprise)
         candidates.append(
             Candidate(
                 kind=ActionKind.IMPORTANT_DATE,
                 client=client,
                 key=date.key,
-                reason=reason_for(date, today=today),
+                reason=reason_for(date),
+                occasion=f"{date.kind}:{date.occurs_on.year}",
                 due_at=due_before(now, date.client.zone, deadline=expires),
                 expires_at=expires,
                 score=round(score, 3),
@@ -240,17 +239,17 @@ def _ordinal(n: int) -> str:
     return f"{n}{suffix}"
 
 
-def reason_for(date: DateAhead, *, today: dt.date) -> str:
-    """Say the moment in plain words: "Maya's birthday is on Saturday 28 November."."""
+def reason_for(date: DateAhead) -> str:
+    """Say the moment with its date: "Maya's birthday is on Saturday 28 November.".
+
+    Never "tomorrow": the reason is stored, and read on later days too.
+    """
     noun = occasion_noun(date)
     years = date.years
     counted = date.kind == DateKind.ANNIVERSARY or (years is not None and years % 10 == 0)
     if years is not None and counted and "'" not in noun:
         noun = f"{_ordinal(years)} {noun}"
-    when = day_words(date.occurs_on, today)
-    if when in ("today", "tomorrow"):
-        when = f"{when}, {spoken_date(date.occurs_on)}"
-    return f"{date.client.name}'s {noun} is {when}."
+    return f"{date.client.name}'s {noun} is on {spoken_date(date.occurs_on)}."
 
 
 def coming_day_words(days_ahead: int, day: dt.date) -> str:

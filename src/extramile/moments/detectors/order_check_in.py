@@ -6,6 +6,9 @@ fitcheck). When an item fits poorly, in-stock items of the same category in the 
 pricier, are checked too, and the best that fits clearly better is offered in the script: a
 better choice, never an upsell. The call is due ten minutes after the order and expires two
 days after it; the rules move it out of the client's quiet hours.
+
+An order cancelled (or refunded in full) before the call is made ends the moment: the open
+check-in is withdrawn (`withdrawn_by`), and the cancellation courtesy call takes its place.
 """
 
 from __future__ import annotations
@@ -29,18 +32,21 @@ from extramile.engine.fitcheck import (
 )
 from extramile.moments.candidates import Candidate, ShownProduct
 from extramile.moments.detectors.service_calls import (
-    ago,
     associate_first_name,
+    clock_time,
     first_name,
     money,
     order_for_event,
     render_draft,
     sentence,
+    spoken_date,
+    store_zone,
 )
 from extramile.moments.models import ActionChannel, ActionKind, Event
 from extramile.orders.models import Order, OrderChannel, OrderLine, OrderStatus
 
 EVENT_TYPES = ("order.placed",)
+WITHDRAWN_BY = ("order.cancelled", "order.refunded")
 CALL_WITHIN = dt.timedelta(minutes=10)
 EXPIRES_AFTER = dt.timedelta(days=2)
 # The detector's score: a poor fit with a better choice in stock matters most.
@@ -59,7 +65,27 @@ def on_event(event: Event, *, now: dt.datetime) -> list[Candidate]:
     expires_at = order.placed_at + EXPIRES_AFTER
     if now >= expires_at:
         return []  # the moment has passed: a check-in days later is no longer one
-    return [_check_in(order, order.client, now=now, expires_at=expires_at)]
+    return [_check_in(order, order.client, expires_at=expires_at)]
+
+
+def withdrawn_by(event: Event) -> list[tuple[str, str]]:
+    """Name the check-in an order's cancellation (or full refund) ends, with the reason why."""
+    order = order_for_event(event)
+    if order is None or order.status not in (OrderStatus.CANCELLED, OrderStatus.REFUNDED):
+        return []
+    zone = store_zone(order.store)
+    if order.status == OrderStatus.CANCELLED:
+        at = order.cancelled_at or event.occurred_at
+        reason = f"Order cancelled: {order.external_ref} was cancelled {clock_time(at, zone)}."
+    else:
+        at = order.refunded_at or event.occurred_at
+        when = clock_time(at, zone)
+        reason = f"Order refunded: {order.external_ref} was refunded in full {when}."
+    return [(_key(order), reason)]
+
+
+def _key(order: Order) -> str:
+    return f"order_check_in:{order.pk}"
 
 
 def _attributes(product: Product) -> ItemAttributes:
@@ -109,9 +135,7 @@ def _in_stock_candidates(
     )
 
 
-def _check_in(
-    order: Order, client: Client, *, now: dt.datetime, expires_at: dt.datetime
-) -> Candidate:
+def _check_in(order: Order, client: Client, *, expires_at: dt.datetime) -> Candidate:
     lines = [
         line
         for line in order.lines.select_related("product", "variant").order_by("id")
@@ -162,8 +186,9 @@ def _check_in(
     return Candidate(
         kind=ActionKind.ORDER_CHECK_IN,
         client=client,
-        key=f"order_check_in:{order.pk}",
-        reason=sentence(_reason(order, client, lines, focus, best, now=now)),
+        key=_key(order),
+        occasion=f"order:{order.external_ref}",
+        reason=sentence(_reason(order, client, lines, focus, best)),
         due_at=order.placed_at + CALL_WITHIN,
         expires_at=expires_at,
         score=SCORE_POOR_FIT_WITH_CHOICE if best is not None else SCORE_CHECK_IN,
@@ -199,11 +224,10 @@ def _reason(
     lines: list[OrderLine],
     focus: tuple[OrderLine, FitResult, list[Alternative]] | None,
     best: Product | None,
-    *,
-    now: dt.datetime,
 ) -> str:
     name = first_name(client)
-    opening = f"{name} ordered {_titles(order, lines)} online {ago(order.placed_at, now)}"
+    placed = clock_time(order.placed_at, store_zone(order.store))
+    opening = f"{name} ordered {_titles(order, lines)} online {placed}"
     if focus is None:
         return f"{opening}: a thank-you call, and ask how they will use it."
     line, fit, _ = focus
@@ -297,6 +321,7 @@ def _draft(
             "associate_first": associate_first_name(client),
             "store_name": order.store.name,
             "ordered": _titles(order, lines),
+            "placed_on": spoken_date(order.placed_at, store_zone(order.store)),
             "order_ref": order.external_ref,
             "need": focus[1].need.text if focus and focus[1].need else "",
             "alternative": alternative,

@@ -6,9 +6,11 @@ import datetime as dt
 import re
 from decimal import Decimal
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from django.template.loader import render_to_string
 
+from extramile.accounts.models import Store
 from extramile.care.models import Problem
 from extramile.clients.models import Client
 from extramile.moments.models import Event
@@ -71,27 +73,23 @@ def money(amount: Decimal | None, currency: str = "USD") -> str:
     return f"${number}" if currency == "USD" else f"{number} {currency}"
 
 
-def ago(then: dt.datetime, now: dt.datetime) -> str:
-    """Say how long ago `then` was: "just now", "8 minutes ago", "3 hours ago", "2 days ago"."""
-    minutes = int((now - then).total_seconds() // 60)
-    if minutes < 1:
-        return "just now"
-    if minutes < 90:
-        return f"{minutes} minute{'s' if minutes != 1 else ''} ago"
-    hours = minutes // 60
-    if hours < 36:
-        return f"{hours} hours ago"
-    return f"{hours // 24} days ago"
+def store_zone(store: Store) -> ZoneInfo:
+    """The store's time zone, in which an associate reads the times of a reason."""
+    return ZoneInfo(store.time_zone or "UTC")
 
 
-def spoken_day(then: dt.datetime, now: dt.datetime, zone: dt.tzinfo) -> str:
-    """Say which day `then` was in `zone`: "today", "yesterday", "on Monday 2 June"."""
-    day, today = then.astimezone(zone).date(), now.astimezone(zone).date()
-    if day == today:
-        return "today"
-    if day == today - dt.timedelta(days=1):
-        return "yesterday"
-    return f"on {day:%A} {day.day} {day:%B}"
+def spoken_date(then: dt.datetime, zone: dt.tzinfo) -> str:
+    """Say the day of `then` in `zone`, to be read any day after: "Saturday 21 November"."""
+    day = then.astimezone(zone).date()
+    return f"{day:%A} {day.day} {day:%B}"
+
+
+def clock_time(then: dt.datetime, zone: dt.tzinfo) -> str:
+    """Say when `then` was in `zone`, true whenever it is read: "at 14:32 on Saturday 21 November".
+
+    A reason is stored and read later, so it never says "8 minutes ago" or "yesterday".
+    """
+    return f"at {then.astimezone(zone):%H:%M} on {spoken_date(then, zone)}"
 
 
 def render_draft(kind: str, context: dict[str, Any]) -> str:

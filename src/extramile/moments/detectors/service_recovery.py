@@ -4,9 +4,9 @@ The surprise is learnt from the store's own baskets (extramile.engine.complement
 products most often bought together with the item involved — or, when the problem names no item
 or nothing fits, with the other items of the problem's order — the first that is cheap and in
 stock in the store. Cheap means at most SURPRISE_SHARE (20%) of the price of the item it goes
-with, or at most SURPRISE_LIMIT whatever that price (one limit for every store until the store
-rules hold one). A pair must have been bought together at least MIN_TOGETHER times, with a lift
-above 1, to count.
+with, or at most the store's own limit whatever that price (StoreRules.surprise_limit, $50 unless
+the store says otherwise). A pair must have been bought together at least MIN_TOGETHER times,
+with a lift above 1, to count.
 
 The baskets are the store's orders of the last two years (cancelled and refunded ones left
 out). Their matrix is built once and kept per store in this process while the store's orders
@@ -34,21 +34,22 @@ from extramile.engine.complements import BasketMatrix, Complement
 from extramile.moments.candidates import Candidate, ShownProduct
 from extramile.moments.detectors.service_calls import (
     associate_first_name,
+    clock_time,
     first_name,
     money,
     problem_for_event,
     render_draft,
     sentence,
-    spoken_day,
+    spoken_date,
+    store_zone,
 )
-from extramile.moments.governance import client_zone
+from extramile.moments.governance import rules_for
 from extramile.moments.models import ActionChannel, ActionKind, Event
 from extramile.orders.models import Order, OrderLine, OrderStatus
 
 EVENT_TYPES = ("problem.reported",)
 BASKET_WINDOW = dt.timedelta(days=730)
 SURPRISE_SHARE = Decimal("0.20")
-SURPRISE_LIMIT = Decimal("50.00")
 MIN_TOGETHER = 2
 COMPLEMENTS_READ = 50  # per item: enough to find a cheap one in stock among the best
 EXPIRES_AFTER = dt.timedelta(days=2)
@@ -81,7 +82,7 @@ def on_event(event: Event, *, now: dt.datetime) -> list[Candidate]:
     )
     name = first_name(client)
     item = problem.product
-    words = _words(problem, item, name=name, now=now)
+    words = _words(problem, item, name=name)
     reason = words["reason"]
     if surprise is not None:
         reason += " — " + _surprise_sentence(surprise, item, currency=problem.store.currency)
@@ -156,10 +157,10 @@ def store_baskets(store: Store, *, now: dt.datetime) -> BasketMatrix:
     return matrix
 
 
-def surprise_cap(price: Decimal | None) -> Decimal:
-    """The most a surprise may cost next to an item of this price."""
+def surprise_cap(price: Decimal | None, *, limit: Decimal) -> Decimal:
+    """The most a surprise may cost next to an item of this price, under the store's limit."""
     share = (price * SURPRISE_SHARE) if price is not None else Decimal(0)
-    return max(share, SURPRISE_LIMIT)
+    return max(share, limit)
 
 
 def suggest_surprise(
@@ -169,6 +170,7 @@ def suggest_surprise(
     if not items:
         return None
     matrix = store_baskets(store, now=now)
+    limit = rules_for(store).surprise_limit
     for item in items:
         found = matrix.complements(
             item.pk, top=COMPLEMENTS_READ, min_together=MIN_TOGETHER, exclude=exclude
@@ -185,7 +187,7 @@ def suggest_surprise(
                 pk__in=[c.product_id for c in found],
                 status=ProductStatus.ACTIVE,
                 price__isnull=False,
-                price__lte=surprise_cap(item.price),
+                price__lte=surprise_cap(item.price, limit=limit),
             ).annotate(in_stock=stocked)
             if p.in_stock
         }
@@ -202,26 +204,29 @@ def suggest_surprise(
     return None
 
 
-def _words(
-    problem: Problem, item: Product | None, *, name: str, now: dt.datetime
-) -> dict[str, str]:
-    """The reason, the script's headline, opening line and fix, for the kind of problem."""
-    zone = client_zone(problem.client)
+def _words(problem: Problem, item: Product | None, *, name: str) -> dict[str, str]:
+    """The reason, the script's headline, opening line and fix, for the kind of problem.
+
+    Days and times are written out in the store's time zone ("on Wednesday 17 June"), never
+    "yesterday": the reason and the script are read later than they are written.
+    """
+    zone = store_zone(problem.store)
     what = f"the {item.title}" if item else "something"
     yours = f"your {item.title}" if item else "something"
     detail = f": {problem.description.strip()}" if problem.description.strip() else ""
     if problem.kind == ProblemKind.LEFT_BEHIND:
         left = problem.order.placed_at if problem.order else problem.reported_at
-        when = spoken_day(left, now, zone)
+        when = f"on {spoken_date(left, zone)}"
         return {
-            "reason": f"{name} left {what} at the store {when}. Get it to {name} today",
+            "reason": f"{name} left {what} at the store {when}. Get it back to {name} as soon "
+            "as you can",
             "headline": f"{what} was left at the store {when}",
             "opening": f"You left {yours} with us {when} — it's safe "
             "here, and I'd love to bring it to you today. When and where suits you?",
             "fix": "Agree on a delivery time today (or hold it at the till if they would rather "
             "collect it).",
         }
-    when = spoken_day(problem.reported_at, now, zone)
+    when = clock_time(problem.reported_at, zone)
     if problem.kind == ProblemKind.DEFECT:
         return {
             "reason": f"{name} reported a defect in {what} {when}{detail}. Call now and put it "
@@ -234,8 +239,8 @@ def _words(
     if problem.kind == ProblemKind.LATE_DELIVERY:
         ref = f"order {problem.order.external_ref}" if problem.order else "an order"
         return {
-            "reason": f"{name}'s {ref} is late{detail}. Call now with where it stands and a date "
-            "you can keep",
+            "reason": f"{name}'s {ref} was reported late {when}{detail}. Call now with where it "
+            "stands and a date you can keep",
             "headline": f"{ref} is late",
             "opening": "Your order is running late, and I'm sorry. Here is exactly where it "
             "stands.",

@@ -106,7 +106,7 @@ def test_actions_list_json_prints_open_actions_by_priority(capsys, store_a, asso
         channel="phone",
         priority=95.0,
         due_at=NOW,
-        reason="Ordered a recorder online 8 minutes ago.",
+        reason="Ordered a recorder online at 12:22 on Wednesday 18 June.",
     )
     ActionFactory(store=store_a, associate=associate_a, state="held_out")
     ActionFactory(store=store_a, associate=associate_a, state="done")
@@ -131,7 +131,7 @@ def test_actions_list_json_prints_open_actions_by_priority(capsys, store_a, asso
         "reason": "A new arrival fits Maya.",
         "state_reason": "",
     }
-    assert rows[0]["reason"] == "Ordered a recorder online 8 minutes ago."
+    assert rows[0]["reason"] == "Ordered a recorder online at 12:22 on Wednesday 18 June."
 
 
 def test_actions_list_narrows_to_an_associate_or_a_store_and_can_show_all_states(

@@ -11,7 +11,9 @@ import pytest
 from extramile.accounts.models import Store, User
 from extramile.clients.models import Client
 from extramile.moments.detectors import cancellation_courtesy
-from extramile.moments.models import ActionChannel, ActionKind, Event
+from extramile.moments.governance import rules_for
+from extramile.moments.models import Action, ActionChannel, ActionKind, Event
+from extramile.moments.proposals import ProposalResult, propose_actions
 from extramile.orders.models import Order
 from tests.factories import (
     ClientFactory,
@@ -66,7 +68,9 @@ def event(order: Order, type: str, at: dt.datetime) -> Event:
 def test_a_cancelled_and_refunded_order_gets_one_courtesy_call_soon(claire):
     # given
     order = coat_order(claire, refunded_amount=Decimal("560.00"))
-    RefundFactory(order=order, amount=Decimal("560.00"))
+    RefundFactory(
+        order=order, amount=Decimal("560.00"), created_at=CANCELLED + dt.timedelta(minutes=2)
+    )
     # when
     [candidate] = cancellation_courtesy.on_event(
         event(order, "order.cancelled", CANCELLED), now=NOW
@@ -81,12 +85,14 @@ def test_a_cancelled_and_refunded_order_gets_one_courtesy_call_soon(claire):
     assert candidate.score == 0.8
     assert candidate.products == []
     assert candidate.reason == (
-        "Claire cancelled order W-2170 (Camel Wool Wrap Coat) 20 minutes ago; the full refund "
-        "of $560 is recorded. A short call only to confirm it will show within 3 to 5 business "
-        "days — no selling."
+        "Claire cancelled order W-2170 (Camel Wool Wrap Coat) at 12:10 on Wednesday 18 June; the "
+        "full refund of $560 was recorded at 12:12 that day. A short call only to confirm it "
+        "will show within 3 to 5 business days — no selling."
     )
     assert candidate.evidence["refunded"] == "560.00"
+    assert candidate.evidence["refunded_at"] == "2025-06-18T16:12:00+00:00"
     assert candidate.evidence["refund_timing"] == "3 to 5 business days"
+    assert candidate.refresh is True
 
 
 def test_the_cancel_and_the_refund_events_share_one_key(claire):
@@ -110,12 +116,10 @@ def test_the_script_confirms_the_refund_and_its_timing_and_sells_nothing(claire)
     # then
     draft = candidate.draft
     assert "it's Sofia from Uptown. I saw your order was cancelled" in draft
-    assert "your refund has gone through" in draft
+    assert "your refund of $560 has gone through" in draft
     assert "should show within 3 to 5 business days" in draft
     assert "Camel" not in draft
     assert "Coat" not in draft
-    assert "$" not in draft
-    assert "560" not in draft
     assert SALES_WORDS.search(draft) is None
 
 
@@ -147,8 +151,8 @@ def test_a_partial_refund_of_a_kept_order_gets_the_call_too(claire):
     # then
     assert candidate.due_at == refunded_at + dt.timedelta(minutes=30)
     assert candidate.reason.startswith(
-        "Claire's order W-2170 (Camel Wool Wrap Coat) was refunded 3 hours ago; a refund of $100 "
-        "is recorded."
+        "Claire's order W-2170 (Camel Wool Wrap Coat) was refunded at 09:30 on Wednesday 18 June: "
+        "a refund of $100."
     )
     assert "I saw we refunded your order" in candidate.draft
 
@@ -176,3 +180,59 @@ def test_an_event_for_an_unknown_order_proposes_nothing():
     unknown = EventFactory(type="order.cancelled", data={"order": {"id": "NOPE"}})
     # when / then
     assert cancellation_courtesy.on_event(unknown, now=NOW) == []
+
+
+def test_the_refund_timing_is_the_stores_own_rule(claire):
+    # given a store whose payment provider takes longer
+    rules = rules_for(claire.store)
+    rules.refund_timing = "5 to 10 business days"
+    rules.save()
+    order = coat_order(claire, refunded_amount=Decimal("560.00"))
+    # when
+    [candidate] = cancellation_courtesy.on_event(
+        event(order, "order.cancelled", CANCELLED), now=NOW
+    )
+    # then the reason, the evidence and the script all say the store's timing
+    assert "will show within 5 to 10 business days" in candidate.reason
+    assert candidate.evidence["refund_timing"] == "5 to 10 business days"
+    assert "should show within 5 to 10 business days" in candidate.draft
+    assert "3 to 5" not in candidate.draft
+
+
+def test_a_refund_after_the_cancellation_updates_the_one_call_with_its_amount_and_timing(claire):
+    # given the courtesy call made on the cancellation, before any refund
+    claire.phone = "+14155550101"
+    claire.save()
+    order = coat_order(claire)
+    process(event(order, "order.cancelled", CANCELLED))
+    [action] = Action.objects.filter(client=claire)
+    assert (action.state, action.channel) == ("open", "phone")
+    assert "your refund is being processed" in action.draft
+    # when the refund is recorded and its event processed
+    refunded_at = CANCELLED + dt.timedelta(minutes=2)
+    RefundFactory(order=order, amount=Decimal("560.00"), created_at=refunded_at)
+    Order.objects.filter(pk=order.pk).update(
+        refunded_amount=Decimal("560.00"), refunded_at=refunded_at
+    )
+    result = process(event(order, "order.refunded", refunded_at))
+    # then the same action, still open, confirms the amount and when it will show
+    assert result.updated == [action]
+    assert result.created == []
+    action.refresh_from_db()
+    assert Action.objects.filter(client=claire).count() == 1
+    assert action.state == "open"
+    assert action.reason == (
+        "Claire cancelled order W-2170 (Camel Wool Wrap Coat) at 12:10 on Wednesday 18 June; the "
+        "full refund of $560 was recorded at 12:12 that day. A short call only to confirm it "
+        "will show within 3 to 5 business days — no selling."
+    )
+    assert "your refund of $560 went through on Wednesday 18 June" in action.draft
+    assert "should show within 3 to 5 business days" in action.draft
+    assert "being processed" not in action.draft
+    assert action.evidence["refunded"] == "560.00"
+    assert action.evidence["refunds"][0]["amount"] == "560.00"
+    assert SALES_WORDS.search(action.draft) is None
+
+
+def process(happened: Event) -> ProposalResult:
+    return propose_actions(cancellation_courtesy.on_event(happened, now=NOW), now=NOW)

@@ -11,8 +11,10 @@ from extramile.accounts.models import Store, User
 from extramile.catalog.models import Product
 from extramile.clients.models import Client
 from extramile.moments.detectors import order_check_in
-from extramile.moments.models import ActionChannel, ActionKind, Event
+from extramile.moments.events import process_event
+from extramile.moments.models import Action, ActionChannel, ActionKind, Event
 from extramile.orders.models import Order
+from extramile.outreach.models import AuditEntry
 from tests.factories import (
     ClientFactory,
     EventFactory,
@@ -113,7 +115,7 @@ def test_a_poor_fit_gets_a_call_in_ten_minutes_with_the_better_suit_at_about_the
     assert candidate.channel == ActionChannel.PHONE
     assert candidate.score == 0.9
     assert candidate.reason == (
-        "Daniel ordered the Heavy Tweed Suit online 8 minutes ago; Daniel told us "
+        "Daniel ordered the Heavy Tweed Suit online at 12:22 on Wednesday 18 June; Daniel told us "
         f"\u201c{SUMMER_NEED}\u201d, and it fits poorly (heavy wool tweed, 15 oz vs "
         "'lightweight'; tagged autumn, winter, tweed vs 'summer'). "
         "The Navy Tropical Suit at $595 fits better and is in stock."
@@ -143,7 +145,10 @@ def test_the_call_script_thanks_asks_about_use_and_offers_the_swap_without_press
     # then
     draft = candidate.draft
     assert draft.startswith(f"Call Daniel about online order {order.external_ref}")
-    assert "it's Priya from Uptown. You just ordered the Heavy Tweed Suit — thank you!" in draft
+    assert (
+        "it's Priya from Uptown. You ordered the Heavy Tweed Suit from us on Wednesday 18 June "
+        "— thank you!"
+    ) in draft
     assert '"How will you be using it?"' in draft
     assert (
         "the Navy Tropical Suit — navy, tropical wool, 8 oz — might suit you better, and it's "
@@ -207,8 +212,9 @@ def test_a_good_fit_gets_a_thank_you_call_and_no_other_product(daniel, store_a):
     # then
     assert candidate.score == 0.8
     assert candidate.reason == (
-        "Daniel ordered the Navy Tropical Suit online 8 minutes ago; it fits what Daniel told us "
-        f"(\u201c{SUMMER_NEED}\u201d): a thank-you call, and ask how they will use it."
+        "Daniel ordered the Navy Tropical Suit online at 12:22 on Wednesday 18 June; it fits "
+        f"what Daniel told us (\u201c{SUMMER_NEED}\u201d): a thank-you call, and ask how they "
+        "will use it."
     )
     assert [p.product.title for p in candidate.products] == ["Navy Tropical Suit"]
     assert "Navy Travel Suit" not in candidate.draft
@@ -223,8 +229,8 @@ def test_a_client_without_needs_or_likes_still_gets_the_thank_you_call(store_a):
     [candidate] = order_check_in.on_event(placed(order), now=NOW)
     # then
     assert candidate.reason == (
-        "Ada ordered the Heavy Tweed Suit online 8 minutes ago: a thank-you call, and ask how "
-        "they will use it."
+        "Ada ordered the Heavy Tweed Suit online at 12:22 on Wednesday 18 June: a thank-you "
+        "call, and ask how they will use it."
     )
     assert candidate.evidence["items"][0]["fit"] == 0.5
 
@@ -276,8 +282,8 @@ def test_in_a_mixed_order_only_the_item_the_need_is_about_is_checked_against_it(
     fits = {i["title"]: (i["fit"], i["need"]) for i in candidate.evidence["items"]}
     assert fits == {"Heavy Tweed Suit": (0.4, SUMMER_NEED), "Brown Wool Tie": (0.5, None)}
     assert candidate.reason.startswith(
-        "Daniel ordered the Heavy Tweed Suit and 1 more item online 8 minutes ago; Daniel told "
-        f"us \u201c{SUMMER_NEED}\u201d, and the Heavy Tweed Suit fits poorly ("
+        "Daniel ordered the Heavy Tweed Suit and 1 more item online at 12:22 on Wednesday "
+        f"18 June; Daniel told us \u201c{SUMMER_NEED}\u201d, and the Heavy Tweed Suit fits poorly ("
     )
 
 
@@ -289,8 +295,8 @@ def test_an_order_of_items_outside_the_catalog_still_gets_the_thank_you_call(dan
     [candidate] = order_check_in.on_event(placed(order), now=NOW)
     # then
     assert candidate.reason == (
-        "Daniel ordered the Gift Card online 8 minutes ago: a thank-you call, and ask how they "
-        "will use it."
+        "Daniel ordered the Gift Card online at 12:22 on Wednesday 18 June: a thank-you call, "
+        "and ask how they will use it."
     )
     assert candidate.products == []
 
@@ -308,3 +314,45 @@ def test_the_same_suit_on_two_lines_is_shown_once(daniel, store_a):
         "Heavy Tweed Suit",
         "Navy Tropical Suit",
     ]
+
+
+def test_a_cancellation_withdraws_the_open_check_in_and_the_courtesy_call_takes_its_place(
+    daniel: Client,
+) -> None:
+    # given Daniel's online order, its check-in call open and not made yet
+    daniel.phone = "+14155550102"
+    daniel.save()
+    order = online_order(daniel, tweed())
+    process_event(imported(order, "order.placed"), now=NOW)
+    check_in = Action.objects.get(client=daniel, kind=ActionKind.ORDER_CHECK_IN)
+    assert check_in.state == "open"
+    # when he cancels it an hour later
+    cancelled_at = NOW + dt.timedelta(hours=1)
+    Order.objects.filter(pk=order.pk).update(status="cancelled", cancelled_at=cancelled_at)
+    process_event(imported(order, "order.cancelled"), now=cancelled_at)
+    # then the check-in is withdrawn, saying why, and not left to expire
+    check_in.refresh_from_db()
+    assert check_in.state == "withdrawn"
+    assert check_in.state_reason == (
+        f"Order cancelled: {order.external_ref} was cancelled at 13:30 on Wednesday 18 June."
+    )
+    assert check_in.completed_at == cancelled_at
+    assert AuditEntry.objects.filter(action=check_in, verb="withdrawn").count() == 1
+    # and the courtesy call is an action of its own, not merged into the withdrawn one
+    courtesy = Action.objects.get(client=daniel, kind=ActionKind.CANCELLATION_COURTESY)
+    assert courtesy.state == "open"
+    assert courtesy.pk != check_in.pk
+    assert [entry["kind"] for entry in courtesy.reasons] == ["cancellation_courtesy"]
+
+
+def test_a_partial_refund_leaves_the_check_in_open(daniel: Client) -> None:
+    # given
+    order = online_order(daniel, tweed())
+    # when
+    Order.objects.filter(pk=order.pk).update(refunded_amount=Decimal("10.00"))
+    # then
+    assert order_check_in.withdrawn_by(imported(order, "order.refunded")) == []
+
+
+def imported(order: Order, type: str) -> Event:
+    return EventFactory(source="import", type=type, data={"order": {"id": order.external_ref}})

@@ -12,6 +12,7 @@ from extramile.care.models import Problem
 from extramile.catalog.models import Product
 from extramile.clients.models import Client
 from extramile.moments.detectors import service_recovery
+from extramile.moments.governance import rules_for
 from extramile.moments.models import ActionChannel, ActionKind, Event
 from extramile.orders.models import Order
 from tests.factories import (
@@ -103,9 +104,9 @@ def test_a_left_belt_gets_an_urgent_call_with_the_cheap_thing_most_often_bought_
     assert candidate.channel == ActionChannel.PHONE
     assert candidate.surprise == kit
     assert candidate.reason == (
-        "Jim left the Cognac Belt at the store yesterday. Get it to Jim today — clients who buy "
-        "the Cognac Belt most often also take the Care Kit ($45, in stock): add one as a "
-        "thank-you."
+        "Jim left the Cognac Belt at the store on Tuesday 17 June. Get it back to Jim as soon as "
+        "you can — clients who buy the Cognac Belt most often also take the Care Kit ($45, in "
+        "stock): add one as a thank-you."
     )
     assert candidate.surprise_note == (
         "Bought with the Cognac Belt in 3 of 6 baskets (lift 1.2); $45, 6 in stock"
@@ -134,9 +135,10 @@ def test_the_script_arranges_the_delivery_and_keeps_the_surprise_a_surprise(jim,
     [candidate] = service_recovery.on_event(reported(problem), now=NOW)
     # then
     assert candidate.draft == (
-        "Call Jim now — the Cognac Belt was left at the store yesterday\n"
+        "Call Jim now — the Cognac Belt was left at the store on Tuesday 17 June\n"
         "\n"
-        "1. \"Hello Jim, it's Lucas from Uptown. You left your Cognac Belt with us yesterday — "
+        "1. \"Hello Jim, it's Lucas from Uptown. You left your Cognac Belt with us on Tuesday 17 "
+        "June — "
         "it's safe here, and I'd love to bring it to you today. When and where suits you?\"\n"
         "2. Agree on a delivery time today (or hold it at the till if they would rather collect "
         "it).\n"
@@ -146,34 +148,57 @@ def test_the_script_arranges_the_delivery_and_keeps_the_surprise_a_surprise(jim,
     )
 
 
-def test_a_pricier_complement_is_passed_over_for_a_cheap_one(jim, store_a):
-    # given: the briefcase goes with belts more often, but costs far more than a small gift
+def a_belt_that_sells_with_a_briefcase_more_than_a_kit(jim: Client, store: Store) -> Problem:
+    """Belts went with the $550 briefcase four times, with the $45 kit twice; both in stock.
+
+    Return the problem of Jim's belt.
+    """
     belt, case, kit = (
         product("Cognac Belt", "120.00"),
         product("Briefcase", "550.00"),
         product("Care Kit", "45.00"),
     )
     for _ in range(4):
-        basket(store_a, belt, case)
+        basket(store, belt, case)
     for _ in range(2):
-        basket(store_a, belt, kit)
-    basket(store_a, case)
-    basket(store_a, kit)
-    other_baskets(store_a)
-    stock(case, store_a)
-    stock(kit, store_a)
-    problem = ProblemFactory(store=store_a, client=jim, product=belt)
+        basket(store, belt, kit)
+    basket(store, case)
+    basket(store, kit)
+    other_baskets(store)
+    stock(case, store)
+    stock(kit, store)
+    return ProblemFactory(store=store, client=jim, product=belt)
+
+
+def test_a_pricier_complement_is_passed_over_for_a_cheap_one(jim, store_a):
+    # given: the briefcase goes with belts more often, but costs far more than a small gift
+    problem = a_belt_that_sells_with_a_briefcase_more_than_a_kit(jim, store_a)
     # when
     [candidate] = service_recovery.on_event(reported(problem), now=NOW)
     # then
-    assert candidate.surprise == kit
+    assert candidate.surprise == Product.objects.get(title="Care Kit")
 
 
 def test_the_cap_is_a_fifth_of_the_items_price_or_the_store_limit_whichever_is_more():
+    # given
+    limit = Decimal("50.00")
     # when / then
-    assert service_recovery.surprise_cap(Decimal("120.00")) == Decimal("50.00")
-    assert service_recovery.surprise_cap(Decimal("400.00")) == Decimal("80.0000")
-    assert service_recovery.surprise_cap(None) == Decimal("50.00")
+    assert service_recovery.surprise_cap(Decimal("120.00"), limit=limit) == Decimal("50.00")
+    assert service_recovery.surprise_cap(Decimal("400.00"), limit=limit) == Decimal("80.0000")
+    assert service_recovery.surprise_cap(None, limit=limit) == Decimal("50.00")
+
+
+def test_the_surprise_limit_is_the_stores_own_rule(jim, store_a):
+    # given: the briefcase goes with belts most often, and this store's limit allows it
+    rules = rules_for(store_a)
+    assert rules.surprise_limit == Decimal("50.00")  # the default, as the limit was before
+    rules.surprise_limit = Decimal("600.00")
+    rules.save()
+    problem = a_belt_that_sells_with_a_briefcase_more_than_a_kit(jim, store_a)
+    # when
+    [candidate] = service_recovery.on_event(reported(problem), now=NOW)
+    # then
+    assert candidate.surprise == Product.objects.get(title="Briefcase")
 
 
 def test_a_complement_out_of_stock_here_is_passed_over(jim, store_a, store_b):
@@ -269,8 +294,8 @@ def test_nothing_bought_together_twice_means_no_surprise_and_no_surprise_step(ji
     assert candidate.surprise_note == ""
     assert candidate.evidence["surprise"] is None
     assert candidate.reason == (
-        "Jim reported a defect in the Cognac Belt today: The buckle came off. Call now and put "
-        "it right."
+        "Jim reported a defect in the Cognac Belt at 11:30 on Wednesday 18 June: The buckle came "
+        "off. Call now and put it right."
     )
     assert "4." not in candidate.draft
 
@@ -278,13 +303,15 @@ def test_nothing_bought_together_twice_means_no_surprise_and_no_surprise_step(ji
 def test_a_late_delivery_names_the_order(jim, store_a):
     # given
     order = jims_order(jim, product("Cognac Belt", "120.00"))
-    problem = ProblemFactory(store=store_a, client=jim, order=order, kind="late_delivery")
+    problem = ProblemFactory(
+        store=store_a, client=jim, order=order, kind="late_delivery", reported_at=NOW
+    )
     # when
     [candidate] = service_recovery.on_event(reported(problem), now=NOW)
     # then
     assert candidate.reason == (
-        f"Jim's order {order.external_ref} is late. Call now with where it stands and a date "
-        "you can keep."
+        f"Jim's order {order.external_ref} was reported late at 12:30 on Wednesday 18 June. "
+        "Call now with where it stands and a date you can keep."
     )
 
 

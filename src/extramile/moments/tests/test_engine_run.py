@@ -118,9 +118,11 @@ def test_a_second_run_at_the_same_time_adds_nothing(store_a, associate_a, calend
         "created": 0,
         "created_by_kind": {},
         "merged": 0,
+        "updated": 0,
         "duplicates": 3,
         "held_out": 0,
         "suppressed": 0,
+        "orders_checked": 0,
         "attributed": 0,
     }
     assert list(Action.objects.values_list("id", "reason", "priority", "due_at")) == (
@@ -137,8 +139,9 @@ def test_the_run_attributes_orders_to_earlier_contacts(store_a, calendar):
     # when
     first = run_engine(now=NOW)
     second = run_engine(now=NOW)
-    # then
-    assert (first.attributed, second.attributed) == (1, 0)
+    # then the second run looks at no order again
+    assert (first.orders_checked, first.attributed) == (1, 1)
+    assert (second.orders_checked, second.attributed) == (0, 0)
     assert list(Attribution.objects.values_list("action", "order")) == [(action.pk, order.pk)]
 
 

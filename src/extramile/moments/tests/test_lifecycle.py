@@ -4,7 +4,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from extramile.moments import lifecycle
-from extramile.moments.models import Action, ActionState
+from extramile.moments.models import Action, ActionKey, ActionState
 from extramile.outreach.models import AuditEntry
 from tests.factories import ActionFactory
 
@@ -254,3 +254,37 @@ def test_snooze_to_tomorrow_late_at_night_is_the_next_local_morning():
 def test_unknown_snooze_choice_is_refused():
     with pytest.raises(ValueError, match="Unknown snooze choice 'forever'"):
         lifecycle.snooze_until("forever", now=NOW, zone=NEW_YORK)
+
+
+@pytest.mark.django_db
+def test_withdrawing_a_moment_merged_with_others_keeps_the_others_open(action):
+    # given one call for two reasons: a problem to put right, and an order to check in on
+    action.reasons = [
+        {"kind": "service_recovery", "reason": "Jim left his belt", "key": "service_recovery:4"},
+        {"kind": "order_check_in", "reason": "Jim ordered shoes online", "key": "order_check_in:9"},
+    ]
+    action.save()
+    ActionKey.objects.create(key="service_recovery:4", action=action)
+    ActionKey.objects.create(key="order_check_in:9", action=action)
+    # when the order is cancelled
+    withdrawn = lifecycle.withdraw_moment("order_check_in:9", reason="Order cancelled.", now=NOW)
+    # then the call stays, for the belt only
+    action.refresh_from_db()
+    assert withdrawn == action
+    assert action.state == ActionState.OPEN
+    assert [entry["key"] for entry in action.reasons] == ["service_recovery:4"]
+    assert action.reason == "Jim left his belt."
+    assert [row[0] for row in audit_rows(action)] == ["reason_withdrawn"]
+
+
+@pytest.mark.django_db
+def test_withdrawing_a_moment_whose_action_is_closed_changes_nothing(action, associate_a):
+    # given
+    ActionKey.objects.create(key="order_check_in:9", action=action)
+    lifecycle.complete_action(action, by=associate_a, outcome="Called.", now=NOW)
+    # when
+    withdrawn = lifecycle.withdraw_moment("order_check_in:9", reason="Order cancelled.", now=NOW)
+    # then
+    action.refresh_from_db()
+    assert withdrawn is None
+    assert action.state == ActionState.DONE

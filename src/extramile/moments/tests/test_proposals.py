@@ -1,5 +1,6 @@
 import datetime as dt
 import threading
+from dataclasses import replace
 from decimal import Decimal
 
 import pytest
@@ -7,12 +8,12 @@ from django.db import connection, connections
 
 from extramile.accounts.models import Role
 from extramile.care.models import Problem, ProblemKind, ProblemStatus
-from extramile.clients.models import Channel
+from extramile.clients.models import Channel, Client
 from extramile.clients.services import record_consent
-from extramile.engine.holdout import is_held_out
 from extramile.moments import proposals
 from extramile.moments.candidates import Candidate, ShownProduct
 from extramile.moments.governance import rules_for
+from extramile.moments.holdout import draw_for, holdout_key
 from extramile.moments.models import Action, ActionKey, ActionKind, ActionState
 from extramile.moments.proposals import combined_reason, propose_actions
 from tests.factories import ActionFactory, ClientFactory, ProductFactory, UserFactory
@@ -25,7 +26,7 @@ pytestmark = pytest.mark.django_db
 
 @pytest.fixture(autouse=True)
 def no_holdout(store_a, store_b):
-    # The holdout draw hangs on keys that hold database ids; only the holdout tests turn it on.
+    # Most tests here are about other rules; only the holdout tests turn the holdout on.
     for store in (store_a, store_b):
         rules = rules_for(store)
         rules.holdout_share = Decimal("0.000")
@@ -81,6 +82,7 @@ def test_a_candidate_becomes_an_open_action_for_the_clients_associate(store_a, a
             "kind": "new_arrival_match",
             "reason": "The linen blazer arrived in her size 38",
             "evidence": {"product_id": blazer.pk, "size": "38"},
+            "key": proposal.key,
         }
     ]
     # new_arrival_match 25 + fit 15 * 0.5 + due now 5 + expiry in 336 h (past the 168 h horizon) 0
@@ -310,7 +312,8 @@ def test_the_cap_suppresses_marketing_past_two_contacts_in_thirty_days(store_a, 
     # then
     assert [a.client for a in result.suppressed] == [client, other]
     assert result.suppressed[0].state_reason == (
-        "Lee has had 2 marketing contacts in 30 days (the limit is 2)."
+        "Lee had 2 marketing contacts, done since 11 Jan 2026 or still open "
+        "(the limit is 2 in 30 days)."
     )
 
 
@@ -364,8 +367,10 @@ def test_about_a_tenth_is_held_out_and_exactly_the_predicted_keys(store_a, assoc
     rules.daily_capacity = 1000
     rules.save()
     clients = [reachable_client(store_a, primary_associate=associate_a) for _ in range(300)]
-    batch = [candidate(c, key=f"new_arrival_match:{n}:blazer") for n, c in enumerate(clients)]
-    predicted = {c.key for c in batch if is_held_out(c.key, 0.1)}
+    batch = [
+        candidate(c, key=f"new_arrival_match:{c.pk}:blazer", occasion="blazer") for c in clients
+    ]
+    predicted = {c.key for c in batch if draw_for(c) < 0.1}
     # when
     result = propose_actions(batch, now=NOW)
     # then
@@ -376,6 +381,9 @@ def test_about_a_tenth_is_held_out_and_exactly_the_predicted_keys(store_a, assoc
     assert 15 <= len(predicted) <= 45
     assert len(result.created) == 300 - len(predicted)
     assert Action.objects.filter(state="held_out").count() == len(predicted)
+    # and every eligible action records its draw, so the split can be checked later
+    assert Action.objects.filter(holdout_draw__isnull=True).count() == 0
+    assert Action.objects.filter(holdout_draw__lt=0.1).count() == len(predicted)
 
 
 def test_quiet_hours_are_the_clients_own_tokyo_at_eleven_at_night(store_a, associate_a):
@@ -566,3 +574,170 @@ def test_the_most_important_moment_takes_the_last_place_in_a_full_day(store_a, a
         ("important_date", NOW),
         ("new_arrival_match", NOW + dt.timedelta(days=1)),
     ]
+
+
+def test_the_same_moment_is_held_out_or_not_alike_on_any_install(store_a, associate_a):
+    # given the holdout on, and Maya's birthday moment on one install
+    rules = rules_for(store_a)
+    rules.holdout_share = Decimal("0.500")
+    rules.save()
+
+    def install_and_propose(padding: int) -> Action:
+        """Load Maya afresh after `padding` other clients, as another install would."""
+        for _ in range(padding):
+            ClientFactory(store=store_a)
+        maya = reachable_client(
+            store_a, primary_associate=associate_a, first_name="Maya", external_ref="C-MAYA"
+        )
+        birthday = candidate(
+            maya,
+            kind=ActionKind.IMPORTANT_DATE,
+            key=f"important_date:{maya.pk}:birthday:2026",
+            occasion="birthday:2026",
+        )
+        result = propose_actions([birthday], now=NOW)
+        [action] = result.created + result.held_out
+        return action
+
+    first = install_and_propose(padding=0)
+    first_client, first_key = first.client_id, first.keys.get().key
+    Action.objects.all().delete()
+    first.client.delete()
+    # when the same data is loaded where the database gives Maya another id
+    again = install_and_propose(padding=7)
+    # then the key with database ids differs, but the draw and the decision are the same
+    assert again.client_id != first_client
+    assert again.keys.get().key != first_key
+    assert again.holdout_draw == first.holdout_draw
+    assert again.state == first.state
+
+
+def test_holdout_keys_name_the_client_by_their_own_reference_never_a_database_id(store_a):
+    # given
+    by_ref = ClientFactory(store=store_a, external_ref="C-1", email="a@example.com")
+    by_email = ClientFactory(store=store_a, external_ref="", email="B@Example.com ")
+    by_phone = ClientFactory(store=store_a, external_ref="", email="", phone="+12125550100")
+    arrival = ProductFactory(external_ref="P-EMERALD")
+    # when
+    keys = [
+        holdout_key(candidate(by_ref, kind=ActionKind.BUYING_SEASON, occasion="Men/Suits:2026")),
+        holdout_key(candidate(by_email, occasion="birthday:2026")),
+        holdout_key(candidate(by_phone, products=[ShownProduct(arrival)])),
+    ]
+    # then
+    assert keys == [
+        "buying_season|uptown:ref:C-1|Men/Suits:2026",
+        "new_arrival_match|uptown:email:b@example.com|birthday:2026",
+        "new_arrival_match|uptown:phone:+12125550100|products:P-EMERALD",
+    ]
+
+
+def test_the_configured_share_of_stable_keys_is_held_out(store_a):
+    # given 5,000 birthday moments of clients known by their own references (unsaved: only
+    # the keys matter)
+    moments = [
+        candidate(
+            Client(store=store_a, external_ref=f"C-{n:05d}"),
+            kind=ActionKind.IMPORTANT_DATE,
+            key=f"important_date:{n}",
+            occasion="birthday:2026",
+        )
+        for n in range(5000)
+    ]
+    # when
+    draws = [draw_for(moment) for moment in moments]
+    # then each share is honoured within one and a half points
+    for share in (0.05, 0.10, 0.25):
+        held = sum(draw < share for draw in draws) / len(draws)
+        assert abs(held - share) < 0.015, (share, held)
+
+
+def test_a_merge_never_moves_an_action_into_a_full_day(store_a, associate_a):
+    # given one action a day for the associate; today is full, so Lee's arrival went to tomorrow
+    rules = rules_for(store_a)
+    rules.daily_capacity = 1
+    rules.save()
+    ActionFactory(store=store_a, associate=associate_a, due_at=NOW + dt.timedelta(hours=1))
+    lee = reachable_client(store_a, primary_associate=associate_a, first_name="Lee")
+    [deferred] = propose_actions([candidate(lee, key="arrival")], now=NOW).created
+    tomorrow = deferred.due_at
+    # when a second reason for Lee, due today, merges into it
+    birthday = candidate(
+        lee,
+        kind=ActionKind.IMPORTANT_DATE,
+        key="birthday",
+        reason="Lee's birthday is on Thursday 12 February",
+        due_at=NOW,
+    )
+    result = propose_actions([birthday], now=NOW)
+    # then it keeps tomorrow's place, and today still holds one action
+    assert result.merged == [deferred]
+    deferred.refresh_from_db()
+    assert deferred.due_at == tomorrow > NOW + dt.timedelta(hours=12)
+    assert len(deferred.reasons) == 2
+    today = Action.objects.filter(
+        associate=associate_a, state="open", due_at__lt=NOW + dt.timedelta(hours=12)
+    )
+    assert today.count() == 1
+
+
+def test_a_merge_takes_an_earlier_due_time_on_a_day_with_room(store_a, associate_a):
+    # given Lee's arrival due tomorrow and room today
+    lee = reachable_client(store_a, primary_associate=associate_a)
+    propose_actions([candidate(lee, key="arrival", due_at=NOW + dt.timedelta(days=1))], now=NOW)
+    # when a reason due today merges into it
+    [action] = propose_actions(
+        [candidate(lee, kind=ActionKind.IMPORTANT_DATE, key="birthday", due_at=NOW)], now=NOW
+    ).merged
+    # then it is due today
+    action.refresh_from_db()
+    assert action.due_at == NOW
+
+
+def test_a_later_event_brings_the_open_action_of_its_moment_up_to_date(store_a, associate_a):
+    # given a cancellation courtesy call, open, made before the refund was recorded
+    claire = reachable_client(store_a, primary_associate=associate_a)
+    moment = {"kind": ActionKind.CANCELLATION_COURTESY, "key": "cc:9", "refresh": True}
+    first = candidate(
+        claire,
+        reason="Claire cancelled; no refund is recorded yet",
+        evidence={"refunded": "0.00"},
+        draft="your refund is being processed",
+        expires_at=NOW + dt.timedelta(days=3),
+        **moment,
+    )
+    [action] = propose_actions([first], now=NOW).created
+    # when the refund's candidate for the same moment comes
+    refund = replace(
+        first,
+        reason="Claire cancelled; the full refund of $560 was recorded",
+        evidence={"refunded": "560.00"},
+        draft="your refund of $560 went through",
+        due_at=NOW + dt.timedelta(minutes=5),
+        expires_at=NOW + dt.timedelta(days=3, minutes=5),
+    )
+    result = propose_actions([refund], now=NOW)
+    # then the one action now says so; no second action is made
+    assert (result.updated, result.created, result.duplicates) == ([action], [], 0)
+    action.refresh_from_db()
+    assert Action.objects.count() == 1
+    assert action.reason == "Claire cancelled; the full refund of $560 was recorded."
+    assert action.evidence == {"refunded": "560.00"}
+    assert action.draft == "your refund of $560 went through"
+    assert [entry["reason"] for entry in action.reasons] == [refund.reason]
+    assert action.expires_at == NOW + dt.timedelta(days=3, minutes=5)
+    assert action.due_at == NOW
+
+
+def test_a_later_event_changes_nothing_once_the_call_is_made(store_a, associate_a):
+    # given the courtesy call already done
+    claire = reachable_client(store_a, primary_associate=associate_a)
+    moment = {"kind": ActionKind.CANCELLATION_COURTESY, "key": "cc:9", "refresh": True}
+    [action] = propose_actions([candidate(claire, reason="Before", **moment)], now=NOW).created
+    Action.objects.filter(pk=action.pk).update(state=ActionState.DONE, completed_at=NOW)
+    # when
+    result = propose_actions([candidate(claire, reason="After", **moment)], now=NOW)
+    # then
+    assert (result.duplicates, result.updated) == (1, [])
+    action.refresh_from_db()
+    assert action.reason == "Before"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 from collections.abc import Iterator
 from decimal import Decimal
 
@@ -10,11 +11,18 @@ import pytest
 from django.db import transaction
 from django.test import override_settings
 
+from extramile.accounts.models import Store
 from extramile.catalog.models import Product
 from extramile.clients.models import Client
 from extramile.demo.generator import DemoData
 from extramile.demo.services import load_demo
-from extramile.moments.detectors import cancellation_courtesy, order_check_in, service_recovery
+from extramile.moments.detectors import (
+    buying_season,
+    cancellation_courtesy,
+    important_date,
+    order_check_in,
+    service_recovery,
+)
 from extramile.moments.event_apply import apply_event
 from extramile.moments.models import Event
 from extramile.orders.models import Order
@@ -67,8 +75,9 @@ def test_s7_the_online_tweed_order_fits_poorly_and_the_lightweight_suit_is_offer
     assert all(Decimal(a["price"]) <= ceiling for a in item["alternatives"])
     assert candidate.due_at == order.placed_at + dt.timedelta(minutes=10)
     assert candidate.reason == (
-        "Daniel ordered the Highland Heavy Tweed Three-Piece Suit online 8 minutes ago; Daniel "
-        "told us \u201cA dark suit for a summer wedding abroad — lightweight, under $600\u201d, "
+        "Daniel ordered the Highland Heavy Tweed Three-Piece Suit online at 12:22 on Wednesday "
+        "18 June; Daniel told us \u201cA dark suit for a summer wedding abroad — lightweight, "
+        "under $600\u201d, "
         "and it fits poorly (heavy wool tweed, 15 oz vs 'lightweight'; tagged autumn, winter, "
         "tweed vs 'summer'). The Tropical Wool Travel Suit at $595 fits better and is in stock."
     )
@@ -88,12 +97,12 @@ def test_s8_the_cancelled_coat_gets_one_courtesy_call_for_the_cancel_and_the_ref
     first = candidates[0]
     assert first.client == claire
     assert first.reason == (
-        f"Claire cancelled order {order.external_ref} (Camel Wool Wrap Coat) 20 minutes ago; the "
-        f"full refund of ${order.total:,.0f} is recorded. A short call only to confirm it will "
-        "show within 3 to 5 business days — no selling."
+        f"Claire cancelled order {order.external_ref} (Camel Wool Wrap Coat) at 12:10 on "
+        f"Wednesday 18 June; the full refund of ${order.total:,.0f} was recorded at 12:12 that "
+        "day. A short call only to confirm it will show within 3 to 5 business days — no selling."
     )
     assert "Camel" not in first.draft
-    assert "$" not in first.draft
+    assert f"your refund of ${order.total:,.0f} went through on Wednesday 18 June" in first.draft
 
 
 def test_s6_the_left_belt_comes_with_a_shoe_care_kit_learnt_from_the_stores_baskets(demo):
@@ -110,7 +119,41 @@ def test_s6_the_left_belt_comes_with_a_shoe_care_kit_learnt_from_the_stores_bask
     assert surprise["together"] >= 2
     assert surprise["lift"] > 1
     assert candidate.reason == (
-        "Jim left the Cognac Leather Belt at the store yesterday. Get it to Jim today — clients "
-        "who buy the Cognac Cap-Toe Oxford (from the same order) most often also take the Shoe "
-        "Care Kit ($45, in stock): add one as a thank-you."
+        "Jim left the Cognac Leather Belt at the store on Tuesday 17 June. Get it back to Jim as "
+        "soon as you can — clients who buy the Cognac Cap-Toe Oxford (from the same order) most "
+        "often also take the Shoe Care Kit ($45, in stock): add one as a thank-you."
     )
+
+
+RELATIVE_WORDS = re.compile(
+    r"\b(ago|just now|today|yesterday|tomorrow|tonight|(next|this|last) (week|month)|recently"
+    r"|in \w+ days)\b",
+    re.IGNORECASE,
+)
+
+
+def test_no_reason_says_when_relative_to_the_moment_it_was_written(demo):
+    # given every moment of the kinds below on the demo: its dates, seasons and story events
+    apply_event(story_event("problem.reported"))
+    stores = list(Store.objects.all())
+    candidates = important_date.detect(now=NOW, stores=stores) + buying_season.detect(
+        now=NOW, stores=stores
+    )
+    for type, detector in (
+        ("order.placed", order_check_in),
+        ("order.cancelled", cancellation_courtesy),
+        ("order.refunded", cancellation_courtesy),
+        ("problem.reported", service_recovery),
+    ):
+        candidates += detector.on_event(story_event(type), now=NOW)
+    # when
+    relative = [c.reason for c in candidates if RELATIVE_WORDS.search(c.reason)]
+    # then a reason read days later is as true as when it was written
+    assert {c.kind for c in candidates} == {
+        "important_date",
+        "buying_season",
+        "order_check_in",
+        "cancellation_courtesy",
+        "service_recovery",
+    }
+    assert relative == []

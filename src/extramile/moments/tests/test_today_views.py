@@ -21,7 +21,7 @@ from extramile.catalog.models import Photo
 from extramile.clients import services as client_services
 from extramile.clients.models import Client
 from extramile.moments import lifecycle
-from extramile.moments.models import Action, ActionProduct, ActionState
+from extramile.moments.models import Action, ActionKey, ActionProduct, ActionState
 from extramile.moments.today import readable_evidence, todays_actions
 from extramile.outreach.models import AuditEntry, Message, MessageStatus
 from tests.factories import (
@@ -816,6 +816,26 @@ def test_acting_on_a_closed_action_says_so(web_as, associate_a, zone):
     assert snapshot(action)[0] == ActionState.SKIPPED
 
 
+@pytest.mark.django_db
+def test_a_withdrawn_action_says_why_and_cannot_be_acted_on(web_as, associate_a, zone):
+    # given a check-in withdrawn because the order was cancelled
+    action = action_for(associate_a, "Ada", zone, kind="order_check_in", purpose="service")
+    ActionKey.objects.create(key="order_check_in:77", action=action)
+    reason = "Order cancelled: W-77 was cancelled at 11:40 on Monday 23 November."
+    lifecycle.withdraw_moment("order_check_in:77", reason=reason, now=timezone.now())
+    web = web_as(associate_a)
+    # when
+    page = web.get(reverse("moments:action", args=[action.pk]))
+    snooze = web.post(reverse("moments:snooze", args=[action.pk]), {"until": "hour"})
+    # then
+    html = page.content.decode()
+    assert '<div class="state state-withdrawn" role="status">' in html
+    assert reason in html
+    assert snooze.status_code == 400
+    assert f"This action was withdrawn: {reason}" in snooze.content.decode()
+    assert snapshot(action)[0] == ActionState.WITHDRAWN
+
+
 # --- Sending ----------------------------------------------------------------------------------
 
 
@@ -873,28 +893,53 @@ def test_send_by_email_delivers_the_edited_text_and_confirms(
     assert "Send by email" not in html
 
 
+def two_marketing_contacts_since(action: Action) -> None:
+    """Two other marketing contacts with the action's client, made yesterday and the day before."""
+    for days in (1, 2):
+        ActionFactory(
+            store=action.store,
+            client=action.client,
+            purpose="marketing",
+            state=ActionState.DONE,
+            completed_at=timezone.now() - dt.timedelta(days=days),
+        )
+
+
 @pytest.mark.django_db
+@pytest.mark.parametrize(
+    ("channel", "since_made", "refusal"),
+    [
+        ("sms", None, "Maya has not agreed to be contacted by text message; nothing was sent."),
+        (
+            "email",
+            two_marketing_contacts_since,
+            "and the limit is 2 in 30 days; nothing was sent. The action stays open",
+        ),
+    ],
+    ids=["no SMS consent", "past the marketing cap"],
+)
 def test_send_refused_by_the_rules_is_a_clear_message_and_keeps_the_edits(
-    web_as, associate_a, full_action
+    web_as, associate_a, full_action, channel, since_made, refusal
 ):
-    # given: no SMS consent
+    # given: Maya said yes to email only
     consent(full_action.client, "email")
+    if since_made is not None:
+        since_made(full_action)
+    body = "Edited text for the message."
     # when
     response = web_as(associate_a).post(
         reverse("moments:send", args=[full_action.pk]),
-        {"channel": "sms", "subject": "", "body": "Edited text for a text message."},
+        {"channel": channel, "subject": "", "body": body},
     )
     # then
     assert response.status_code == 400
     html = response.content.decode()
-    assert "Maya has not agreed to be contacted by text message; nothing was sent." in html
-    assert ">Edited text for a text message.</textarea>" in html
+    assert refusal in html
+    assert f">{body}</textarea>" in html
     full_action.refresh_from_db()
-    assert (full_action.state, full_action.draft) == (
-        ActionState.OPEN,
-        "Edited text for a text message.",
-    )
+    assert (full_action.state, full_action.draft) == (ActionState.OPEN, body)
     assert Message.objects.count() == 0
+    assert mail.outbox == []
     assert list(AuditEntry.objects.values_list("verb", flat=True)) == ["refused"]
 
 

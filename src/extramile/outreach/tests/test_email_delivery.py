@@ -1,5 +1,6 @@
 import datetime as dt
 import re
+from typing import Any
 
 import pytest
 
@@ -15,6 +16,7 @@ from extramile.outreach.services import (
     send_action_message,
 )
 from extramile.outreach.tests.conftest import NOW, free_port, jpeg_bytes
+from tests.factories import ActionFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -27,6 +29,37 @@ def verbs(message: Message) -> list[str]:
         .order_by("at", "id")
         .values_list("verb", flat=True)
     )
+
+
+def refused_send(scene: Any, *, at: dt.datetime, capture: Any) -> str:
+    """Try to send the scene's action by email at `at`; return why it was refused."""
+    with capture(execute=True), pytest.raises(SendRefused) as refused:
+        send_action_message(
+            scene.action, channel="email", subject="Hi", body=BODY, by=scene.associate, now=at
+        )
+    return refused.value.reason
+
+
+def sent_email(scene: Any, *, capture: Any) -> Message:
+    """Send the scene's action by email at NOW, delivering it; return the message as stored."""
+    with capture(execute=True):
+        message = send_action_message(
+            scene.action, channel="email", subject="Hi", body=BODY, by=scene.associate, now=NOW
+        )
+    message.refresh_from_db()
+    return message
+
+
+def contacts_done(scene: Any, *done: tuple[int, str]) -> None:
+    """Contacts with Maya, each done (days before NOW, purpose)."""
+    for days, purpose in done:
+        ActionFactory(
+            store=scene.store,
+            client=scene.client,
+            purpose=purpose,
+            state=ActionState.DONE,
+            completed_at=NOW - dt.timedelta(days=days),
+        )
 
 
 def test_an_emailed_action_arrives_with_text_html_inline_photo_linked_photo_and_link(
@@ -165,26 +198,43 @@ def test_an_opt_out_is_named_with_its_date_and_source(scene, smtp_settings):
     )
 
 
-def test_quiet_hours_in_the_clients_zone_refuse_with_the_time_to_send(
-    scene, smtp_settings, django_capture_on_commit_callbacks
+def two_marketing_contacts_since(scene: Any) -> None:
+    """Since the action was made, Maya had two other marketing contacts (the cap is 2)."""
+    contacts_done(scene, (2, "marketing"), (9, "marketing"))
+
+
+@pytest.mark.parametrize(
+    ("since_made", "at", "refusal"),
+    [
+        (
+            None,
+            dt.datetime(2025, 3, 12, 2, 30, tzinfo=dt.UTC),  # 22:30 in New York
+            "It is 22:30 for Maya (America/New_York), inside the quiet hours 20:00 to 09:00; "
+            "send from 09:00 their time.",
+        ),
+        (
+            two_marketing_contacts_since,
+            NOW,
+            "Maya has had 2 marketing contacts since 10 Feb 2025, and the limit is 2 in 30 days; "
+            "nothing was sent. The action stays open: it can be sent from 02 Apr 2025 11:00.",
+        ),
+    ],
+    ids=["quiet hours in the client's zone", "the marketing cap, reached since"],
+)
+def test_the_rules_checked_again_at_send_time_refuse_saying_why_and_when(
+    scene, smtp_settings, django_capture_on_commit_callbacks, since_made, at, refusal
 ):
-    # given: 02:30 UTC is 22:30 in New York
-    night = dt.datetime(2025, 3, 12, 2, 30, tzinfo=dt.UTC)
-    # when
-    with (
-        django_capture_on_commit_callbacks(execute=True),
-        pytest.raises(SendRefused) as refused,
-    ):
-        send_action_message(
-            scene.action, channel="email", subject="Hi", body=BODY, by=scene.associate, now=night
-        )
-    # then
-    assert refused.value.reason == (
-        "It is 22:30 for Maya (America/New_York), inside the quiet hours 20:00 to 09:00; "
-        "send from 09:00 their time."
-    )
+    # given
+    if since_made is not None:
+        since_made(scene)
+    # when Walter sends it
+    reason = refused_send(scene, at=at, capture=django_capture_on_commit_callbacks)
+    # then he is told why and from when; nothing is sent and the action stays open
+    assert reason == refusal
     assert smtp_settings.received == []
     assert Message.objects.count() == 0
+    scene.action.refresh_from_db()
+    assert scene.action.state == ActionState.OPEN
     assert list(AuditEntry.objects.values_list("verb", flat=True)) == ["refused"]
 
 
@@ -205,12 +255,20 @@ def test_marketing_waits_while_a_problem_is_open_but_service_goes_out(
     scene.action.purpose = "service"
     scene.action.kind = "service_recovery"
     scene.action.save()
-    with django_capture_on_commit_callbacks(execute=True):
-        message = send_action_message(
-            scene.action, channel="email", subject="Sorry", body=BODY, by=scene.associate, now=NOW
-        )
+    message = sent_email(scene, capture=django_capture_on_commit_callbacks)
     # then
-    message.refresh_from_db()
+    assert message.status == "sent"
+    assert len(smtp_settings.received) == 1
+
+
+def test_under_the_cap_or_for_service_the_message_goes_out(
+    scene, smtp_settings, django_capture_on_commit_callbacks
+):
+    # given: one other marketing contact in the window, one long before it, and a service call
+    contacts_done(scene, (3, "marketing"), (45, "marketing"), (1, "service"))
+    # when
+    message = sent_email(scene, capture=django_capture_on_commit_callbacks)
+    # then
     assert message.status == "sent"
     assert len(smtp_settings.received) == 1
 

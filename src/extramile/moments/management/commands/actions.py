@@ -97,7 +97,8 @@ class Command(BaseCommand):
         parser.add_argument(
             "--all-states",
             action="store_true",
-            help="include done, skipped, snoozed, expired, held-out and suppressed actions",
+            help="include done, skipped, snoozed, expired, withdrawn, held-out and suppressed "
+            "actions",
         )
 
     def handle(self, *args: Any, **options: Any) -> None:

@@ -46,9 +46,11 @@ def render_report(report: EngineReport) -> str:
     rows.extend(
         [
             ("merged into an open action", summary["merged"]),
+            ("updated (a later event)", summary["updated"]),
             ("duplicates (already there)", summary["duplicates"]),
             ("held out", summary["held_out"]),
             ("suppressed", summary["suppressed"]),
+            ("orders looked at for attribution", summary["orders_checked"]),
             ("orders attributed", summary["attributed"]),
         ]
     )
