@@ -303,6 +303,7 @@ class _Builder:
 
     def __init__(self, *, seed: int, now: dt.datetime, clients: int) -> None:
         self.rng = random.Random(seed)
+        self.seed = seed
         self.now = now
         self.tz = ZoneInfo(STORE_TZ)
         self.today = now.astimezone(self.tz).date()
@@ -1359,6 +1360,7 @@ class _Builder:
             self.story_s6_left_behind(),
             self.story_s4_urgent_saturday(),
             *self.story_s1_new_arrivals(),
+            self.story_slipping_away(),
             self.story_s9_raving_fan(),
         ]
 
@@ -1631,6 +1633,35 @@ class _Builder:
             self.story(profile, "story:s1-new-arrivals")
             found.append(profile)
         return found
+
+    def story_slipping_away(self) -> _Profile:
+        """A valued regular who came about every three weeks, and not once in six months.
+
+        Drawn from a random stream of its own, so adding this story left the others as they were.
+        """
+        shared, self.rng = self.rng, random.Random(f"slipping-away-{self.seed}")
+        sizes = {"Women/Dresses": "10", "Women/Tops": "M"}
+        profile = self.story_client(
+            "harbour/priya",
+            "w",
+            "Beatrice Hale",
+            sizes,
+            brands=["Juniper Row"],
+            colours=["navy", "ivory"],
+            years=3,
+        )
+        profile.price_band = "premium"
+        last = self.today - dt.timedelta(days=190)
+        day = last - dt.timedelta(days=21 * 34)
+        while day <= last:
+            lines = self.basket(profile, self.local(day, 12))
+            if lines:
+                at = self.order_time(day, OrderChannel.STORE)
+                self.story_order(profile, at, lines, OrderStatus.FULFILLED)
+            day += dt.timedelta(days=21 + self.rng.randint(-3, 3))
+        self.story(profile, "story:slipping-away", "vip")
+        self.rng = shared
+        return profile
 
     def story_s9_raving_fan(self) -> _Profile:
         """S9: a raving fan who keeps sending friends."""

@@ -14,6 +14,7 @@ KIND_BASE = {
     "important_date": 30.0,
     "buying_season": 25.0,
     "new_arrival_match": 25.0,
+    "at_risk": 28.0,  # a valuable client slipping away: before a new arrival, after a birthday
 }
 FIT_WEIGHT = 15.0  # the detector's score, from 0 to 1
 DUE_WEIGHT = 5.0  # due now or overdue: the full weight; due in DUE_HORIZON_HOURS or later: none

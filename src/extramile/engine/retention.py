@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -104,7 +105,7 @@ def scan(
     history = bgnbd.summarise_days(days, calibration_end=now, unit_days=WEEK)
     starts = np.searchsorted(days.customer, history.customer)
     ends = np.r_[starts[1:], days.customer.size] - 1
-    found = {
+    found: dict[str, Any] = {
         "customer": history.customer,
         "purchases": (history.x + 1).astype(np.int64),
         "first_day": days.day[starts] if starts.size else np.zeros(0, dtype=np.int64),

@@ -119,6 +119,7 @@ class ActionKind(models.TextChoices):
     ORDER_CHECK_IN = "order_check_in", "Online order check-in"
     CANCELLATION_COURTESY = "cancellation_courtesy", "Cancellation courtesy call"
     SERVICE_RECOVERY = "service_recovery", "Service recovery"
+    AT_RISK = "at_risk", "Valued client slipping away"
 
 
 # Service kinds answer something the client did or met; they are never capped or held out.

@@ -27,6 +27,7 @@ DETECTOR_MODULES = {
     ActionKind.ORDER_CHECK_IN: "extramile.moments.detectors.order_check_in",
     ActionKind.CANCELLATION_COURTESY: "extramile.moments.detectors.cancellation_courtesy",
     ActionKind.SERVICE_RECOVERY: "extramile.moments.detectors.service_recovery",
+    ActionKind.AT_RISK: "extramile.moments.detectors.at_risk",
 }
 
 
