@@ -699,19 +699,6 @@ def category_noun(category: str) -> Noun:
     return Noun(singular=word, plural=word, countable=False)
 
 
-def day_words(day: dt.date, today: dt.date) -> str:
-    """Say when a day is, seen from today: "today", "tomorrow", "on Saturday 28 November"."""
-    if day == today:
-        return "today"
-    if day == today + dt.timedelta(days=1):
-        return "tomorrow"
-    if day == today - dt.timedelta(days=1):
-        return "yesterday"
-    if today - dt.timedelta(days=6) <= day < today:
-        return f"on {dateformat.format(day, 'l')}"
-    return f"on {spoken_date(day)}"
-
-
 # -- drafts -------------------------------------------------------------------------------
 
 

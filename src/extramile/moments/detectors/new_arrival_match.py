@@ -52,13 +52,13 @@ from extramile.moments.detectors.calendar_support import (
     client_instances,
     client_rows,
     count_word,
-    day_words,
     product_context,
     product_instances,
     render_message,
     sender_for,
     sizes_of,
     spend_ranks,
+    spoken_date,
     stock_note,
     stock_table,
     taste_model,
@@ -366,10 +366,9 @@ def reason_for(
             said_why = True
     arrived = sorted({p.arrived_on for p in products if p.arrived_on})
     if len(arrived) == 1:
-        text += f" arrived {day_words(arrived[0], today)}"
-    else:
-        recent = all((today - day).days < 7 for day in arrived)
-        text += " arrived this week" if recent else " arrived recently"
+        text += f" arrived on {spoken_date(arrived[0])}"
+    elif arrived:
+        text += f" arrived between {spoken_date(arrived[0])} and {spoken_date(arrived[-1])}"
     colours: list[str] = []
     for w in why:
         colours += [v for d, v in w.liked if d == "colour" and v not in colours]

@@ -95,8 +95,8 @@ def test_a_new_dress_of_her_brand_and_colour_in_her_size(store, sofia):
     assert found.client == evelyn
     assert found.key == f"new_arrival_match:{evelyn.pk}:{dress.pk}"
     assert found.reason == (
-        "A new dress from Maison Lavande, Evelyn's favourite brand, arrived on Tuesday in "
-        "emerald, a colour they like, and in their size, 6."
+        "A new dress from Maison Lavande, Evelyn's favourite brand, arrived on Tuesday "
+        "17 November in emerald, a colour they like, and in their size, 6."
     )
     assert [(p.product, p.note) for p in found.products] == [(dress, "Size 6: 2 left")]
     assert found.due_at == NOW
@@ -181,7 +181,7 @@ def test_a_one_size_piece_needs_no_size_on_file(store):
     assert found.client == min_
     assert [(p.product, p.note) for p in found.products] == [(scarf, "5 in stock")]
     assert found.reason == (
-        "A new scarf from Ludlow Silk, Min's favourite brand, arrived on Tuesday."
+        "A new scarf from Ludlow Silk, Min's favourite brand, arrived on Tuesday 17 November."
     )
 
 
@@ -250,8 +250,8 @@ def test_several_arrivals_make_one_candidate_best_first_three_shown(store):
         fourth.pk,
     ]
     assert found.reason == (
-        "Three new dresses from Maison Lavande, Evelyn's favourite brand, arrived on Tuesday in "
-        "emerald, a colour they like, and in their size, 6."
+        "Three new dresses from Maison Lavande, Evelyn's favourite brand, arrived on "
+        "Tuesday 17 November in emerald, a colour they like, and in their size, 6."
     )
     assert found.draft.startswith(
         "Dear Evelyn,\n\n"
