@@ -43,6 +43,13 @@ Each candidate is decided in its own transaction, on the client's locked row, in
 9. **Priority** from the kind, the detector's score and the urgency (extramile.engine.priority).
    A batch is decided in order of priority, most important first, so a birthday is not
    crowded out of a full day by new arrivals that happened to be found first.
+
+A batch reads what the rules consult for many candidates at once (extramile.moments.batch): the
+stores' rules, consents, open problems, the keys already recorded and the associates' open
+actions per day, then keeps them up to date with its own decisions. Inside each candidate's
+transaction, after the client's lock, it reads only what the lock guards: the client's row and
+the client's actions of the same purpose (the one to merge into, and the contacts that count
+towards the cap).
 """
 
 from __future__ import annotations
@@ -57,17 +64,15 @@ from django.db import IntegrityError, transaction
 from django.db.models import Count, Q
 
 from extramile.accounts.models import Role, Store, User
-from extramile.clients.models import Channel, Client
-from extramile.clients.services import current_consents
+from extramile.clients.models import Channel, Client, Consent
 from extramile.engine.priority import priority_score
+from extramile.moments.batch import CHUNK, BatchFacts
 from extramile.moments.candidates import Candidate, ShownProduct
 from extramile.moments.governance import (
     client_zone,
     consented_channels,
-    has_open_problem,
-    marketing_contacts_done,
+    marketing_done_since,
     next_allowed_time,
-    rules_for,
 )
 from extramile.moments.holdout import draw_for
 from extramile.moments.models import (
@@ -117,6 +122,7 @@ class ProposalResult:
 class _Decision:
     outcome: str  # created, merged, updated, duplicate, held_out, suppressed
     action: Action | None = None
+    was_due: dt.datetime | None = None  # a merged action's due time before the merge
 
 
 def propose_actions(candidates: list[Candidate], *, now: dt.datetime) -> ProposalResult:
@@ -125,21 +131,40 @@ def propose_actions(candidates: list[Candidate], *, now: dt.datetime) -> Proposa
     # The most important moments go first, so that they take an associate's scarce day and
     # lead the actions that later reasons merge into (a stable sort: ties keep their order).
     ordered = sorted(candidates, key=lambda c: -_first_priority(c, now=now))
-    for candidate in ordered:
-        try:
-            with transaction.atomic():
-                decision = _propose_one(candidate, now=now)
-        except IntegrityError:
-            # Another run recorded the same moment between our look and our write.
-            if not ActionKey.objects.filter(key=candidate.key).exists():
-                raise
-            decision = _Decision("duplicate")
-        if decision.outcome == "duplicate":
-            result.duplicates += 1
-        else:
-            assert decision.action is not None
-            getattr(result, decision.outcome).append(decision.action)
+    rules: dict[int, StoreRules] = {}
+    for start in range(0, len(ordered), CHUNK):
+        chunk = ordered[start : start + CHUNK]
+        facts = BatchFacts.read(chunk, now=now, rules=rules)
+        for candidate in chunk:
+            decision = _decide(candidate, facts=facts, now=now)
+            if decision.outcome == "duplicate":
+                result.duplicates += 1
+            else:
+                assert decision.action is not None
+                getattr(result, decision.outcome).append(decision.action)
     return result
+
+
+def _decide(candidate: Candidate, *, facts: BatchFacts, now: dt.datetime) -> _Decision:
+    """Decide one candidate in its own transaction; tell the facts what it changed once kept."""
+    if facts.key_taken(candidate.key) and not candidate.refresh:
+        return _Decision("duplicate")
+    try:
+        with transaction.atomic():
+            decision = _propose_one(candidate, facts=facts, now=now)
+    except IntegrityError:
+        # Another run recorded the same moment between our look and our write.
+        if not ActionKey.objects.filter(key=candidate.key).exists():
+            raise
+        decision = _Decision("duplicate")
+    facts.recorded(candidate.key)
+    if decision.outcome == "created":
+        assert decision.action is not None
+        facts.opened(decision.action)
+    elif decision.outcome == "merged" and decision.was_due is not None:
+        assert decision.action is not None
+        facts.moved(decision.action, was_due=decision.was_due)
+    return decision
 
 
 def _first_priority(candidate: Candidate, *, now: dt.datetime) -> float:
@@ -157,9 +182,7 @@ def _key_taken(key: str) -> bool:
     return ActionKey.objects.filter(key=key).exists()
 
 
-def _propose_one(candidate: Candidate, *, now: dt.datetime) -> _Decision:
-    if _key_taken(candidate.key) and not candidate.refresh:
-        return _Decision("duplicate")
+def _propose_one(candidate: Candidate, *, facts: BatchFacts, now: dt.datetime) -> _Decision:
     # The lock makes proposals for one client take turns, so two candidates cannot both find
     # no open action and make two.
     client = (
@@ -167,9 +190,12 @@ def _propose_one(candidate: Candidate, *, now: dt.datetime) -> _Decision:
         .select_related("store", "primary_associate")
         .get(pk=candidate.client.pk)
     )
-    if _key_taken(candidate.key):  # recorded before, or while this run waited for the lock
+    # A refresh looks for its moment under the lock (recorded before, or by another run while
+    # this one waited). Any other candidate whose moment another run recorded after the batch
+    # read the keys is refused at its write by the key's unique index: a duplicate too.
+    if candidate.refresh and _key_taken(candidate.key):
         return _refresh(candidate, now=now)
-    rules = rules_for(client.store)
+    rules = facts.rules_of(client)
     purpose = candidate.purpose
     marketing = purpose == ActionPurpose.MARKETING
     name = _first_name(client)
@@ -185,12 +211,12 @@ def _propose_one(candidate: Candidate, *, now: dt.datetime) -> _Decision:
         now=now,
     )
 
-    if marketing and has_open_problem(client):
+    if marketing and facts.has_open_problem(client):
         return draft.record(
             ActionState.SUPPRESSED,
             f"{name} has an open problem; no marketing until it is resolved.",
         )
-    channel = _choose_channel(candidate, client, purpose)
+    channel = _choose_channel(candidate, client, purpose, facts.consents_of(client))
     if channel is None:
         if marketing:
             why = (
@@ -202,19 +228,17 @@ def _propose_one(candidate: Candidate, *, now: dt.datetime) -> _Decision:
         return draft.record(ActionState.SUPPRESSED, why)
     draft.channel = channel
 
-    existing = (
-        Action.objects.select_for_update()
-        .filter(client=client, purpose=purpose, state=ActionState.OPEN)
-        .order_by("-priority", "due_at", "id")
-        .first()
-    )
+    theirs = _client_actions(client, purpose, rules=rules, now=now)
+    existing = next((action for action in theirs if action.state == ActionState.OPEN), None)
     if existing is not None:
-        _merge(existing, draft)
-        return _Decision("merged", existing)
+        was_due = existing.due_at
+        _merge(existing, draft, facts=facts)
+        return _Decision("merged", existing, was_due=was_due)
 
     if not marketing:
         return draft.record(ActionState.OPEN)
-    contacts = _marketing_contacts(client, rules, now=now)
+    # Marketing contacts done within the cap window, and those snoozed (still to come).
+    contacts = len(theirs)
     if contacts >= rules.marketing_cap:
         since = now - dt.timedelta(days=rules.marketing_cap_days)
         return draft.record(
@@ -223,7 +247,7 @@ def _propose_one(candidate: Candidate, *, now: dt.datetime) -> _Decision:
             f"{since.astimezone(client_zone(client)):%d %b %Y} or still open "
             f"(the limit is {rules.marketing_cap} in {rules.marketing_cap_days} days).",
         )
-    deferred = _defer_for_capacity(draft.associate, due, client=client, rules=rules)
+    deferred = _defer_for_capacity(draft.associate, due, client=client, rules=rules, facts=facts)
     if deferred is None or (expires is not None and deferred >= expires):
         who = draft.associate.display_name if draft.associate else "The store"
         return draft.record(
@@ -293,7 +317,7 @@ class _Draft:
             state_reason=state_reason[:255],
             created_at=self.now,
         )
-        _add_products(action, candidate.products)
+        _add_products(action, candidate.products, new=True)
         ActionKey.objects.create(key=candidate.key, action=action, created_at=self.now)
         outcome = {
             ActionState.OPEN: "created",
@@ -303,7 +327,7 @@ class _Draft:
         return _Decision(outcome, action)
 
 
-def _merge(action: Action, draft: _Draft) -> None:
+def _merge(action: Action, draft: _Draft, *, facts: BatchFacts) -> None:
     """Fold the candidate into the client's open action: one contact for every reason."""
     candidate = draft.candidate
     # An action made elsewhere may carry no list yet; its own reason comes first then.
@@ -314,7 +338,7 @@ def _merge(action: Action, draft: _Draft) -> None:
     action.reasons = reasons
     action.reason = combined_reason([entry["reason"] for entry in reasons])
     action.priority = max(action.priority, draft.priority)
-    action.due_at = _merged_due(action, draft)
+    action.due_at = _merged_due(action, draft, facts=facts)
     if action.expires_at is None or draft.expires is None:
         action.expires_at = None
     else:
@@ -337,17 +361,20 @@ def reason_entry(candidate: Candidate) -> dict[str, Any]:
     }
 
 
-def _merged_due(action: Action, draft: _Draft) -> dt.datetime:
+def _merged_due(action: Action, draft: _Draft, *, facts: BatchFacts) -> dt.datetime:
     """The earlier due time, unless it moves a marketing action to a day with no room left."""
     due = min(action.due_at, draft.due)
     if due == action.due_at or draft.purpose != ActionPurpose.MARKETING:
         return due
-    rules = rules_for(draft.client.store)
+    rules = facts.rules_of(draft.client)
     zone = ZoneInfo(draft.client.store.time_zone or "UTC")
     if due.astimezone(zone).date() == action.due_at.astimezone(zone).date():
         return due
-    associate = action.associate
-    if associate is None or _busy(associate, due, zone=zone, exclude=action) < rules.daily_capacity:
+    associate_id = action.associate_id
+    if associate_id is None:
+        return due
+    busy = _busy(associate_id, due, zone=zone, facts=facts, exclude=action.pk)
+    if busy < rules.daily_capacity:
         return due
     return action.due_at
 
@@ -409,9 +436,10 @@ def combined_reason(reasons: list[str]) -> str:
     return f"{count} reasons, one contact: " + "; ".join(parts) + "."
 
 
-def _add_products(action: Action, products: list[ShownProduct]) -> None:
-    shown = set(action.action_products.values_list("product_id", flat=True))
-    position = action.action_products.count()
+def _add_products(action: Action, products: list[ShownProduct], *, new: bool = False) -> None:
+    """Show the products the action does not show yet, after those it does (none if `new`)."""
+    shown = set() if new else set(action.action_products.values_list("product_id", flat=True))
+    position = len(shown)
     rows = []
     for item in products:
         if item.product.pk in shown:
@@ -455,11 +483,13 @@ def least_loaded_associate(store: Store) -> User | None:
     return None
 
 
-def _choose_channel(candidate: Candidate, client: Client, purpose: ActionPurpose) -> str | None:
-    consented = consented_channels(client)
+def _choose_channel(
+    candidate: Candidate, client: Client, purpose: ActionPurpose, consents: dict[str, Consent]
+) -> str | None:
+    consented = consented_channels(client, consents)
     if purpose == ActionPurpose.SERVICE:
         allowed = {c.value for c in SERVICE_CHANNELS if c.value in consented}
-        phone = current_consents(client).get(Channel.PHONE)
+        phone = consents.get(Channel.PHONE)
         refused_calls = phone is not None and not phone.granted
         if client.phone and not refused_calls:
             allowed.add(ActionChannel.PHONE.value)
@@ -472,27 +502,37 @@ def _choose_channel(candidate: Candidate, client: Client, purpose: ActionPurpose
     return next((c.value for c in order if c.value in allowed), None)
 
 
-def _marketing_contacts(client: Client, rules: StoreRules, *, now: dt.datetime) -> int:
-    """Marketing contacts done within the cap window, and those open or snoozed (still to come)."""
-    planned = Action.objects.filter(
-        client=client,
-        purpose=ActionPurpose.MARKETING,
-        state__in=[ActionState.OPEN, ActionState.SNOOZED],
-    ).count()
-    return len(marketing_contacts_done(client, rules=rules, now=now)) + planned
+def _client_actions(
+    client: Client, purpose: ActionPurpose, *, rules: StoreRules, now: dt.datetime
+) -> list[Action]:
+    """The client's actions of the purpose that decide a candidate, locked, first to merge first.
+
+    Their open actions (to merge into); for marketing also the snoozed ones and those done
+    within the cap window: with the open ones, the contacts that count towards the cap.
+    """
+    wanted = Q(state=ActionState.OPEN)
+    if purpose == ActionPurpose.MARKETING:
+        wanted |= Q(state=ActionState.SNOOZED) | marketing_done_since(rules, now=now)
+    return list(
+        Action.objects.select_for_update()
+        .filter(wanted, client=client, purpose=purpose)
+        .order_by("-priority", "due_at", "id")
+    )
 
 
-def _busy(associate: User, due: dt.datetime, *, zone: ZoneInfo, exclude: Action | None) -> int:
+def _busy(
+    associate_id: int,
+    due: dt.datetime,
+    *,
+    zone: ZoneInfo,
+    facts: BatchFacts,
+    exclude: int | None = None,
+) -> int:
     """Count the associate's open actions due on the local day of `due`."""
     local = due.astimezone(zone)
     start = dt.datetime.combine(local.date(), dt.time(0), tzinfo=zone)
     end = dt.datetime.combine(local.date() + dt.timedelta(days=1), dt.time(0), tzinfo=zone)
-    busy = Action.objects.filter(
-        associate=associate, state=ActionState.OPEN, due_at__gte=start, due_at__lt=end
-    )
-    if exclude is not None:
-        busy = busy.exclude(pk=exclude.pk)
-    return busy.count()
+    return facts.open_actions_between(associate_id, start, end, exclude=exclude)
 
 
 def _keep_expiry_after_due(
@@ -505,7 +545,12 @@ def _keep_expiry_after_due(
 
 
 def _defer_for_capacity(
-    associate: User | None, due: dt.datetime, *, client: Client, rules: StoreRules
+    associate: User | None,
+    due: dt.datetime,
+    *,
+    client: Client,
+    rules: StoreRules,
+    facts: BatchFacts,
 ) -> dt.datetime | None:
     """Return the due time on the first local day the associate has room, or None."""
     if associate is None:
@@ -513,7 +558,7 @@ def _defer_for_capacity(
     zone = ZoneInfo(client.store.time_zone or "UTC")
     for _ in range(MAX_DEFERRAL_DAYS):
         local = due.astimezone(zone)
-        if _busy(associate, due, zone=zone, exclude=None) < rules.daily_capacity:
+        if _busy(associate.pk, due, zone=zone, facts=facts) < rules.daily_capacity:
             return due
         next_day = dt.datetime.combine(local.date() + dt.timedelta(days=1), local.time(), zone)
         due = next_allowed_time(client, next_day.astimezone(dt.UTC), rules)

@@ -5,12 +5,13 @@ from decimal import Decimal
 
 import pytest
 from django.db import connection, connections
+from django.test.utils import CaptureQueriesContext
 
 from extramile.accounts.models import Role
 from extramile.care.models import Problem, ProblemKind, ProblemStatus
 from extramile.clients.models import Channel, Client
 from extramile.clients.services import record_consent
-from extramile.moments import proposals
+from extramile.moments import batch, proposals
 from extramile.moments.candidates import Candidate, ShownProduct
 from extramile.moments.governance import rules_for
 from extramile.moments.holdout import draw_for, holdout_key
@@ -113,7 +114,7 @@ def test_a_race_on_the_key_counts_a_duplicate_and_leaves_no_second_action(
     # given another run recorded the key after this one looked
     client = reachable_client(store_a, primary_associate=associate_a)
     propose_actions([candidate(client, key="k-race")], now=NOW)
-    monkeypatch.setattr(proposals, "_key_taken", lambda key: False)
+    monkeypatch.setattr(batch, "recorded_keys", lambda keys: set())
     # when
     result = propose_actions([candidate(client, key="k-race")], now=NOW)
     # then the unique key refused the write, which rolled back whole
@@ -741,3 +742,79 @@ def test_a_later_event_changes_nothing_once_the_call_is_made(store_a, associate_
     assert (result.duplicates, result.updated) == (1, [])
     action.refresh_from_db()
     assert action.reason == "Before"
+
+
+def test_a_merge_that_brings_an_action_forward_fills_that_day_for_the_rest_of_the_batch(
+    store_a, associate_a
+):
+    # given one action a day for the associate, and Lee's arrival due tomorrow
+    rules = rules_for(store_a)
+    rules.daily_capacity = 1
+    rules.save()
+    lee = reachable_client(store_a, primary_associate=associate_a)
+    ann = reachable_client(store_a, primary_associate=associate_a)
+    [arrival] = propose_actions(
+        [candidate(lee, key="lee-arrival", due_at=NOW + dt.timedelta(days=1))], now=NOW
+    ).created
+    # when one batch brings Lee's birthday, due today, and Ann's arrival, due today
+    birthday = candidate(lee, kind=ActionKind.IMPORTANT_DATE, key="lee-birthday", score=0.9)
+    result = propose_actions([birthday, candidate(ann, key="ann-arrival", score=0.1)], now=NOW)
+    # then Lee's action moves to today, which is then full: Ann's goes to tomorrow, now free
+    assert result.merged == [arrival]
+    arrival.refresh_from_db()
+    [ann_action] = result.created
+    assert (arrival.due_at, ann_action.due_at) == (NOW, NOW + dt.timedelta(days=1))
+
+
+def test_a_batch_read_in_chunks_still_fills_each_day_to_capacity(store_a, associate_a, monkeypatch):
+    # given room for two actions a day, and facts read three candidates at a time
+    rules = rules_for(store_a)
+    rules.daily_capacity = 2
+    rules.save()
+    monkeypatch.setattr(proposals, "CHUNK", 3)
+    clients = [reachable_client(store_a, primary_associate=associate_a) for _ in range(5)]
+    # when
+    moments = [candidate(c, key=f"arrival:{n}") for n, c in enumerate(clients)]
+    result = propose_actions(moments, now=NOW)
+    # then
+    assert [a.due_at - NOW for a in result.created] == [
+        dt.timedelta(days=d) for d in (0, 0, 1, 1, 2)
+    ]
+
+
+def test_a_refresh_recorded_by_another_run_meanwhile_still_updates_its_action(
+    store_a, associate_a, monkeypatch
+):
+    # given the courtesy call recorded after this run read the recorded moments
+    claire = reachable_client(store_a, primary_associate=associate_a)
+    moment = {"kind": ActionKind.CANCELLATION_COURTESY, "key": "cc:9", "refresh": True}
+    [action] = propose_actions([candidate(claire, reason="Before", **moment)], now=NOW).created
+    monkeypatch.setattr(batch, "recorded_keys", lambda keys: set())
+    # when
+    result = propose_actions([candidate(claire, reason="After", **moment)], now=NOW)
+    # then the key is looked at again under the client's lock
+    assert (result.updated, result.created, result.duplicates) == ([action], [], 0)
+    action.refresh_from_db()
+    assert action.reason == "After."
+
+
+def test_each_candidate_costs_a_few_statements_however_large_the_batch(store_a, associate_a):
+    # given room for every action, and two batches of marketing moments, one twice the other
+    rules = rules_for(store_a)
+    rules.daily_capacity = 100
+    rules.save()
+    small = [reachable_client(store_a, primary_associate=associate_a) for _ in range(5)]
+    large = [reachable_client(store_a, primary_associate=associate_a) for _ in range(10)]
+
+    def statements(clients, name):
+        with CaptureQueriesContext(connection) as sent:
+            moments = [candidate(c, key=f"{name}:{c.pk}") for c in clients]
+            created = propose_actions(moments, now=NOW)
+        assert len(created.created) == len(clients)
+        return len(sent.captured_queries)
+
+    # when
+    five, ten = statements(small, "small"), statements(large, "large")
+    # then five more candidates cost at most six statements each: a savepoint and its release,
+    # the client's lock, the client's actions, the action and its key (none per day looked at)
+    assert ten - five <= 5 * 6
