@@ -13,6 +13,7 @@ from extramile.engine.evaluation.metrics import Row
 # Task name on the command line -> module under extramile.engine.evaluation, and its data sets.
 TASKS = {
     "timing": ("timing", ("cdnow", "cdnow-full")),
+    "complements": ("complements", ("ta-feng",)),
 }
 
 
