@@ -11,6 +11,8 @@ default bench-results.json):
   synthetic panel of a million clients (bench/timing.py);
 - complements: pair rules mined from Ta-Feng's baskets by extramile.engine.complements against
   pyfim and mlxtend at the same thresholds (bench/complements.py);
+- arrivals: scoring and allocating 1,000 new products to 1,000,000 clients, its GFLOP/s beside
+  a plain numpy matrix product of the same shape, the machine's limit (bench/arrivals.py);
 - engine-tafeng: a whole `engine run` on the imported Ta-Feng store made a working one
   (associates, consents, birthdays, February's arrivals), then a second run that must add
   nothing (bench/engine_tafeng.py).
@@ -44,11 +46,19 @@ from typing import Any
 from bench.harness import Table, fresh_database, run_side, say, seconds, speed_up
 from bench.imports import write_clients_csv
 
-BENCHMARKS = ("clients-csv", "tafeng", "duplicates", "timing", "complements", "engine-tafeng")
+BENCHMARKS = (
+    "clients-csv",
+    "tafeng",
+    "duplicates",
+    "timing",
+    "complements",
+    "arrivals",
+    "engine-tafeng",
+)
 # Self-contained benchmarks: bench/<name>.py has run(quick) -> (Table, numbers). The engine's
 # models time both sides in this process on the same arrays; engine-tafeng runs its own
 # subprocesses on its own Ta-Feng database.
-ENGINE_BENCHMARKS = ("timing", "complements", "engine-tafeng")
+ENGINE_BENCHMARKS = ("timing", "complements", "arrivals", "engine-tafeng")
 CSV_PEER = "update_or_create per row"
 TAFENG_PEER = "bulk_create per table"
 NAIVE_PEER = "a query per client"

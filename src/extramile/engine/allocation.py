@@ -6,6 +6,13 @@ lower client number, so a rerun gives the same answer). We take `per_unit` = 2: 
 not a sale, and about half the clients told of a piece do not come for it, so two offers per
 unit keep a scarce piece moving without telling more people than could plausibly have it. A
 variant with plenty of stock is offered to every client it fits.
+
+With `per_client`, a client is also offered at most that many products (one message shows a
+few): a client who is among the best for more products keeps their best ones, and each place
+they give up goes to the next client of that variant. The result is the greedy one (offers
+taken best fit first while both the variant and the client have room), found by rounds of
+proposals in which each variant offers its places to its best remaining clients and each
+client keeps their best offers and turns down the rest for good.
 """
 
 from __future__ import annotations
@@ -85,9 +92,43 @@ def best_variant_per_product(offers: Offers) -> Offers:
     return offers.take(top_per_group(pair_number, offers.fit, 1, tie=offers.variant))
 
 
-def allocate(offers: Offers, units: np.ndarray, *, per_unit: int = PER_UNIT) -> Offers:
-    """Keep at most `per_unit` x units offers per variant, the best-fitting clients first."""
+def allocate(
+    offers: Offers,
+    units: np.ndarray,
+    *,
+    per_unit: int = PER_UNIT,
+    per_client: int | None = None,
+) -> Offers:
+    """Keep at most `per_unit` x units offers per variant, the best-fitting clients first.
+
+    With `per_client`, also at most that many offers per client (see the module's docstring).
+    """
     if len(offers) == 0:
         return offers
     capacity = np.maximum(np.asarray(units, dtype=np.int64), 0) * per_unit
-    return offers.take(top_per_group(offers.variant, offers.fit, capacity, tie=offers.client))
+    if per_client is None:
+        return offers.take(top_per_group(offers.variant, offers.fit, capacity, tie=offers.client))
+    return offers.take(_rounds(offers, capacity, per_client))
+
+
+def _rounds(offers: Offers, capacity: np.ndarray, per_client: int) -> np.ndarray:
+    """Return the mask of the offers kept when both variants and clients have limits."""
+    open_ = np.ones(len(offers), dtype=bool)  # not yet turned down
+    while True:
+        rows = np.flatnonzero(open_)
+        proposed = rows[
+            top_per_group(offers.variant[rows], offers.fit[rows], capacity, tie=offers.client[rows])
+        ]
+        kept = proposed[
+            top_per_group(
+                offers.client[proposed],
+                offers.fit[proposed],
+                per_client,
+                tie=offers.variant[proposed],
+            )
+        ]
+        if kept.size == proposed.size:
+            mask = np.zeros(len(offers), dtype=bool)
+            mask[kept] = True
+            return mask
+        open_[np.setdiff1d(proposed, kept)] = False

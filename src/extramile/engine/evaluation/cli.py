@@ -12,6 +12,8 @@ from extramile.engine.evaluation.metrics import Row
 
 # Task name on the command line -> module under extramile.engine.evaluation, and its data sets.
 TASKS = {
+    "arrivals": ("arrivals", ("ta-feng",)),
+    "cold-start": ("cold_start", ("ta-feng",)),
     "timing": ("timing", ("cdnow", "cdnow-full")),
     "complements": ("complements", ("ta-feng",)),
 }
