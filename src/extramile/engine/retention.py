@@ -4,8 +4,8 @@
 (extramile.engine.spend) on every client's purchase days up to today, in weeks, then asks, for
 each client, how likely they are still a client today and how likely they were `lookback_days`
 earlier (the same fitted model, on the history known then), and what they are worth: the spend
-to expect from them over the next year. `bgnbd.at_risk` flags the valuable ones whose chance
-fell.
+to expect from them over the next year if they are still a client. `bgnbd.at_risk` flags the
+valuable ones whose chance fell.
 
 The fit needs enough clients who came back: with fewer than `min_repeat_clients` of them the
 scan flags no one (a young store's model would be noise), and says so.
@@ -41,7 +41,7 @@ class RiskScan:
     last_day: npt.NDArray[np.int64]
     alive_now: FloatArray
     alive_before: FloatArray  # at today - lookback_days (1.0 for clients new since then)
-    value: FloatArray  # spend expected over the next year
+    value: FloatArray  # spend expected over the next year, if still a client
     flagged: npt.NDArray[np.bool_]
     model: bgnbd.BgNbd | None  # None when there were too few repeat clients to fit
     note: str = ""
@@ -126,7 +126,11 @@ def scan(
     model = bgnbd.fit(history.x, history.t_x, history.T, penalty=PENALTY)
     alive_now = model.probability_alive(history.x, history.t_x, history.T)
     alive_before = _alive_before(history, customer, day, before=now - lookback_days, model=model)
-    value = _value(history, customer, day, amount, today=now, model=model)
+    # What they would be worth over the next year if still a client: the expected spend counts
+    # the chance they left, which would hide exactly the clients this scan looks for.
+    value = _value(history, customer, day, amount, today=now, model=model) / np.maximum(
+        alive_now, 0.01
+    )
     flagged = bgnbd.at_risk(alive_now, alive_before, value, fall=fall, alive_below=alive_below)
     return RiskScan(
         **found,

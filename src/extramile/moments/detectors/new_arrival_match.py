@@ -2,7 +2,10 @@
 
 Arrivals are the active products that arrived within the store's `arrival_days` and are in
 stock there. Each client is scored against each in-stock variant with the taste fit of
-extramile.engine.taste (stated likes and dislikes, what they bought, their price band). A
+extramile.engine.taste (stated likes and dislikes, what they bought, their price band), moved a
+little by the purchase-history fit of extramile.engine.arrivals, the model proven on Ta-Feng
+(recency-weighted lines over the category path, brand, colour and price; its drivers are kept
+in the evidence; see arrival_fit.py). A
 variant may be offered only with the client's size on file for its category and that size in
 stock in the client's store (a one-size variant fits everyone), when it matches their taste (a
 stated like, or purchases in its category or brand; a dislike excludes it), and not when they
@@ -43,6 +46,7 @@ from extramile.engine.allocation import Offers, allocate, best_variant_per_produ
 from extramile.engine.occasions import due_before, local_midnight
 from extramile.engine.taste import Explanation, TasteModel, top_category
 from extramile.moments.candidates import Candidate, ShownProduct
+from extramile.moments.detectors.arrival_fit import PurchaseFit, purchase_fit
 from extramile.moments.detectors.calendar_support import (
     BoughtIndex,
     ClientRow,
@@ -74,6 +78,9 @@ SHOWN = 3
 FIT_WEIGHT = 0.8
 VALUE_WEIGHT = 0.2
 CLIENT_BLOCK = 20_000  # clients scored at once
+# How far the purchase-history fit (extramile.engine.arrivals) moves a taste fit, in all: less
+# than the smallest stated like (a category, 0.1), so what a client said still comes first.
+HISTORY_WEIGHT = 0.08
 
 
 @dataclass(frozen=True)
@@ -114,8 +121,20 @@ def detect(*, now: dt.datetime, stores: Iterable[Store]) -> list[Candidate]:
     sizes = sizes_of(ids, stores=stores)
     bought = bought_pairs(ids, table.products, stores=stores)
     model = taste_model(ids, table, tastes)
+    history = purchase_fit(
+        stores,
+        now=now,
+        client_ids=ids,
+        arrivals=[(p.id, p.category, p.brand, p.colour, p.price) for p in arrivals],
+    )
     offers = match_arrivals_to_clients(
-        ids, clients=clients, table=table, model=model, sizes=sizes, bought=bought
+        ids,
+        clients=clients,
+        table=table,
+        model=model,
+        sizes=sizes,
+        bought=bought,
+        history=history,
     )
     longest = max(r.arrival_days for r in rules.values())
     offered = offered_before(stores, since=now - dt.timedelta(days=longest + 2))
@@ -173,6 +192,7 @@ def detect(*, now: dt.datetime, stores: Iterable[Store]) -> list[Candidate]:
                 score=round(score, 3),
                 evidence={
                     "products": [_evidence(m, table) for m in covered],
+                    "history_drivers": history.drivers(row_of[client_id], shown[0].product_id),
                     "spend_rank_in_store": round(ranks.get(client_id, 0.0), 3),
                 },
                 subject=subject,
@@ -214,13 +234,16 @@ def match_arrivals_to_clients(
     model: TasteModel,
     sizes: dict[int, dict[str, str]],
     bought: set[tuple[int, int]],
+    history: PurchaseFit | None = None,
 ) -> Offers:
     """Return the offers after allocation: client numbers (rows of `client_ids`), stock rows.
 
     Only pairs with some signal are scored (`TasteModel.candidate_pairs`), a block of clients
     at a time; each block keeps only its own best offers per variant, which is exact (the best
     clients of all blocks include the best clients overall), and the blocks' offers are then
-    allocated once more together.
+    allocated once more together. With `history`, the arrival model's fit of each pair moves
+    its taste fit by up to HISTORY_WEIGHT / 2 either way: it orders clients who said the same,
+    never above one who said they like more.
     """
     store = np.array([clients[pk].store_id for pk in client_ids], dtype=np.int64)
     size_codes = table.client_sizes(client_ids, sizes)
@@ -235,9 +258,10 @@ def match_arrivals_to_clients(
             & table.eligible_pairs(store[who], size_codes[who], what)
             & ~bought_index.pairs(who, what)
         )
-        offers = Offers(
-            client=who[ok], variant=what[ok], product=table.product[what[ok]], fit=pairs.fit[ok]
-        )
+        fit = pairs.fit[ok]
+        if history is not None:
+            fit = fit + HISTORY_WEIGHT * (history.pairs(who[ok], table.product[what[ok]]) - 0.5)
+        offers = Offers(client=who[ok], variant=what[ok], product=table.product[what[ok]], fit=fit)
         parts.append(allocate(best_variant_per_product(offers), table.quantity))
     return allocate(Offers.concatenate(parts), table.quantity)
 

@@ -115,6 +115,7 @@ def test_a_new_dress_of_her_brand_and_colour_in_her_size(store, sofia):
                 "fit": round(fit, 3),
             }
         ],
+        "history_drivers": [],
         "spend_rank_in_store": 1.0,
     }
     assert found.score == round(0.8 * fit + 0.2 * 1.0, 3)
@@ -346,3 +347,51 @@ def test_on_the_demo_it_finds_the_four_new_arrival_clients(demo):
     print(
         f"\nnew_arrival_match.detect on the demo: {len(candidates)} candidates in {elapsed:.3f} s"
     )
+
+
+@pytest.mark.django_db
+def test_between_clients_who_said_the_same_the_purchase_history_decides_and_is_named(db):
+    store = StoreFactory(code="corner", name="Corner Shop", time_zone="America/New_York")
+    # given one dress in size 6 left, and two clients who said nothing but both wear a 6 and
+    # have bought dresses; Grace bought three Maison Lavande dresses lately, Hana knitwear
+    # mostly and one dress two years ago
+    grace = client(store, "Grace", sizes={"Women/Dresses": "6"})
+    hana = client(store, "Hana", sizes={"Women/Dresses": "6"})
+    for days_ago, buyer, category, brand in [
+        (20, grace, "Women/Dresses", "Maison Lavande"),
+        (60, grace, "Women/Dresses", "Maison Lavande"),
+        (90, grace, "Women/Dresses", "Maison Lavande"),
+        (700, hana, "Women/Dresses", "Fenwick"),
+        (30, hana, "Women/Knitwear", "Fenwick"),
+        (50, hana, "Women/Knitwear", "Fenwick"),
+        (80, hana, "Women/Knitwear", "Fenwick"),
+    ]:
+        bought = ProductFactory(
+            category=category, brand=brand, price=Decimal("300"), arrived_on=dt.date(2020, 1, 1)
+        )
+        OrderLineFactory(
+            order=OrderFactory(
+                client=buyer, store=store, placed_at=NOW - dt.timedelta(days=days_ago)
+            ),
+            variant=VariantFactory(product=bought),
+        )
+    arrival(store, "Emerald Silk Midi Dress", sizes={"6": 1})
+    arrival(
+        store,
+        "Fenwick Cable Jumper",
+        sizes={"M": 1},
+        category="Women/Knitwear",
+        brand="Fenwick",
+        colour="oat",
+    )
+    # when
+    found = {c.client: c for c in detect(store)}
+    # then the dress goes to Grace, whose history points to it, and the evidence says why
+    assert grace in found
+    assert [p.product.title for p in found[grace].products] == ["Emerald Silk Midi Dress"]
+    assert found[grace].evidence["history_drivers"][0] in (
+        "the dresses they buy",
+        "Maison Lavande, a brand they come back to",
+    )
+    offered_to_hana = [p.product.title for p in found[hana].products] if hana in found else []
+    assert "Emerald Silk Midi Dress" not in offered_to_hana
