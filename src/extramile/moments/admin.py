@@ -36,7 +36,14 @@ class StoreRulesAdmin(ScopedModelAdmin):
         ),
         (
             "Moments",
-            {"fields": ("date_lead_days", "season_lead_days", "arrival_days")},
+            {
+                "fields": (
+                    "date_lead_days",
+                    "season_lead_days",
+                    "arrival_days",
+                    "arrival_message_days",
+                )
+            },
         ),
         (
             "Service calls",

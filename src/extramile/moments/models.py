@@ -86,6 +86,10 @@ class StoreRules(models.Model):
     arrival_days = models.PositiveSmallIntegerField(
         default=14, help_text="How long a product counts as a new arrival."
     )
+    arrival_message_days = models.PositiveSmallIntegerField(
+        default=7,
+        help_text="A client hears about new arrivals at most once in this many days (0: no limit).",
+    )
     attribution_days = models.PositiveSmallIntegerField(
         default=14, help_text="Purchases within this window after a contact are attributed."
     )

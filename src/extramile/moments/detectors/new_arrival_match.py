@@ -15,6 +15,9 @@ Scarce stock goes to the best-fitting clients first (extramile.engine.allocation
 is offered to at most 2 clients per unit in stock, best fit first. Clients are scored a block
 at a time against every arrival with numpy, so tens of thousands of clients take seconds.
 
+A client told of arrivals lately (a new-arrival action done less than the store's
+`arrival_message_days`, default 7, ago) hears of no more until then.
+
 One candidate per client: its products are the matched arrivals, best fit first (three shown).
 Candidates come best score first, so when an associate's day is full the best go first.
 
@@ -70,7 +73,7 @@ from extramile.moments.detectors.calendar_support import (
     zone_named,
 )
 from extramile.moments.governance import rules_for
-from extramile.moments.models import ActionKey, ActionKind
+from extramile.moments.models import Action, ActionKey, ActionKind, ActionState, StoreRules
 
 KEY_PREFIX = "new_arrival_match"
 KEY_LENGTH = 200  # ActionKey.key
@@ -138,11 +141,12 @@ def detect(*, now: dt.datetime, stores: Iterable[Store]) -> list[Candidate]:
     )
     longest = max(r.arrival_days for r in rules.values())
     offered = offered_before(stores, since=now - dt.timedelta(days=longest + 2))
+    resting = recently_messaged(stores, clients=clients, rules=rules, now=now)
     by_client: dict[int, list[Match]] = defaultdict(list)
     for i in np.lexsort((offers.product, -offers.fit, offers.client)).tolist():
         client_id = ids[int(offers.client[i])]
         product_id = int(offers.product[i])
-        if (client_id, product_id) in offered:
+        if (client_id, product_id) in offered or client_id in resting:
             continue
         by_client[client_id].append(
             Match(product_id=product_id, row=int(offers.variant[i]), fit=float(offers.fit[i]))
@@ -264,6 +268,43 @@ def match_arrivals_to_clients(
         offers = Offers(client=who[ok], variant=what[ok], product=table.product[what[ok]], fit=fit)
         parts.append(allocate(best_variant_per_product(offers), table.quantity))
     return allocate(Offers.concatenate(parts), table.quantity)
+
+
+def recently_messaged(
+    stores: list[Store],
+    *,
+    clients: dict[int, ClientRow],
+    rules: dict[int, StoreRules],
+    now: dt.datetime,
+) -> set[int]:
+    """Return the clients told of arrivals too recently to hear of more (the store's rule).
+
+    A new-arrival action done (its message sent or its call made) on a day less than
+    `arrival_message_days` before today, in the client's zone, rests the client; their offers
+    keep their place in the allocation and come back in a later sweep, while still new.
+    """
+    longest = max(r.arrival_message_days for r in rules.values())
+    if longest == 0:
+        return set()
+    done = Action.objects.filter(
+        store__in=stores,
+        kind=ActionKind.NEW_ARRIVAL_MATCH,
+        state=ActionState.DONE,
+        completed_at__gte=now - dt.timedelta(days=longest + 1),
+    ).values_list("client_id", "completed_at")
+    last: dict[int, int] = {}
+    for client_id, completed_at in done:
+        row = clients.get(client_id)
+        if row is not None and completed_at is not None:
+            day = completed_at.astimezone(row.zone).date().toordinal()
+            last[client_id] = max(last.get(client_id, -1), day)
+    if not last:
+        return set()
+    ids = list(last)
+    every = np.array([rules[clients[pk].store_id].arrival_message_days for pk in ids])
+    today = np.array([now.astimezone(clients[pk].zone).date().toordinal() for pk in ids])
+    due = (today - np.array([last[pk] for pk in ids]) >= every) | (every == 0)
+    return {pk for pk, ok in zip(ids, due.tolist(), strict=True) if not ok}
 
 
 def offered_before(stores: list[Store], *, since: dt.datetime) -> set[tuple[int, int]]:

@@ -13,6 +13,7 @@ from extramile.clients.models import Client
 from extramile.demo.generator import DemoData
 from extramile.demo.services import load_demo
 from extramile.moments.detectors import new_arrival_match
+from extramile.moments.governance import rules_for
 from extramile.moments.models import ActionKey, ActionKind
 from extramile.moments.proposals import propose_actions
 from tests.factories import (
@@ -395,3 +396,31 @@ def test_between_clients_who_said_the_same_the_purchase_history_decides_and_is_n
     )
     offered_to_hana = [p.product.title for p in found[hana].products] if hana in found else []
     assert "Emerald Silk Midi Dress" not in offered_to_hana
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    ("sent_days_ago", "rest_days", "offered"),
+    [(2, 7, False), (7, 7, True), (2, 0, True), (2, 1, True)],
+)
+def test_a_client_told_of_arrivals_lately_rests_for_the_stores_days(
+    db, sent_days_ago, rest_days, offered
+):
+    # given Evelyn, told of a new dress some days ago, and another dress arrived since
+    store = StoreFactory(code="corner", name="Corner Shop", time_zone="America/New_York")
+    evelyn = client(store, "Evelyn", likes=EVELYN_LIKES, sizes={"Women/Dresses": "6"})
+    ActionFactory(
+        store=store,
+        client=evelyn,
+        kind=ActionKind.NEW_ARRIVAL_MATCH,
+        state="done",
+        completed_at=NOW - dt.timedelta(days=sent_days_ago),
+    )
+    rules = rules_for(store)
+    rules.arrival_message_days = rest_days
+    rules.save()
+    arrival(store, "Emerald Wrap Dress", sizes={"6": 2})
+    # when
+    found = [c for c in detect(store) if c.client == evelyn]
+    # then she hears of it only once the store's days have passed (0: no limit)
+    assert bool(found) is offered
