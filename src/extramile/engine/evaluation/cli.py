@@ -14,6 +14,7 @@ from extramile.engine.evaluation.metrics import Row
 TASKS = {
     "arrivals": ("arrivals", ("ta-feng",)),
     "cold-start": ("cold_start", ("ta-feng",)),
+    "next-purchase": ("next_purchase", ("ta-feng",)),
     "timing": ("timing", ("cdnow", "cdnow-full")),
     "complements": ("complements", ("ta-feng",)),
 }
