@@ -722,11 +722,15 @@ def _block_offers(
     )
 
 
-def due_for_message(last_sent: np.ndarray, today: int, *, every_days: int = 7) -> np.ndarray:
+def due_for_message(
+    last_sent: np.ndarray, today: int | np.ndarray, *, every_days: int | np.ndarray = 7
+) -> np.ndarray:
     """Return which clients may hear of arrivals today: none in the last `every_days` days.
 
     `last_sent` holds each client's last arrival message day (a date ordinal), or a value at
-    least `every_days` in the past (or -1) for a client never messaged.
+    least `every_days` in the past (or -1) for a client never messaged. `today` and
+    `every_days` may be one value for all or one per client (clients in other time zones or
+    stores); `every_days` 0 puts no limit.
     """
     last = np.asarray(last_sent, dtype=np.int64)
     return (last < 0) | (today - last >= every_days)

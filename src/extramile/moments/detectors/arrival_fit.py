@@ -111,7 +111,7 @@ class PurchaseFit:
         fit = np.full(clients.size, 0.5)
         columns = np.array([self.new_index.get(int(p), -1) for p in product_ids.tolist()])
         known = columns >= 0
-        if not known.any() or not self.new_index:
+        if not known.any():
             return fit
         rows, inverse = np.unique(clients[known], return_inverse=True)
         for start in range(0, rows.size, BLOCK):

@@ -21,6 +21,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Iterable
 from dataclasses import dataclass
+from decimal import Decimal
 
 import numpy as np
 from django.db.models import F
@@ -39,6 +40,7 @@ from extramile.moments.detectors.calendar_support import (
     spoken_date,
     zone_named,
 )
+from extramile.moments.detectors.service_calls import money
 from extramile.moments.models import ActionKind
 from extramile.orders.models import Order
 
@@ -124,20 +126,15 @@ def rhythm_words(gap_days: float) -> str:
     return f"about every {round(gap_days / 30.4)} months"
 
 
-def money(amount: float, currency: str) -> str:
-    """Write an amount as "$3,420" (other currencies by code: "EUR 3,420")."""
-    whole = f"{round(amount):,}"
-    return f"${whole}" if currency == "USD" else f"{currency} {whole}"
-
-
 def reason_for(risk: AtRisk, *, today: dt.date, currency: str) -> str:
     """Say why this client is worth a call now, from the data that drove the flag."""
     name = risk.client.first_name or "This client"
     earlier = today - dt.timedelta(days=LOOKBACK_DAYS)
     weeks_since = (today - risk.last_day).days // 7
+    spent = money(Decimal(round(risk.spent)), currency)
     return (
         f"{name} came {rhythm_words(risk.gap_days)} ({risk.purchases} visits since "
-        f"{risk.first_day:%B %Y}, {money(risk.spent, currency)} in all); the last was "
+        f"{risk.first_day:%B %Y}, {spent} in all); the last was "
         f"{weeks_since} weeks ago, on {spoken_date(risk.last_day)} {risk.last_day.year}. By "
         f"{name}'s own rhythm the chance they still shop with us fell from "
         f"{risk.alive_before:.0%} in {earlier:%B} to {risk.alive_now:.0%} now: worth a personal "

@@ -46,6 +46,7 @@ from django.db.models import Q
 
 from extramile.accounts.models import Store
 from extramile.engine.allocation import Offers, allocate, best_variant_per_product
+from extramile.engine.arrivals import due_for_message
 from extramile.engine.occasions import due_before, local_midnight
 from extramile.engine.taste import Explanation, TasteModel, top_category
 from extramile.moments.candidates import Candidate, ShownProduct
@@ -301,9 +302,11 @@ def recently_messaged(
     if not last:
         return set()
     ids = list(last)
-    every = np.array([rules[clients[pk].store_id].arrival_message_days for pk in ids])
-    today = np.array([now.astimezone(clients[pk].zone).date().toordinal() for pk in ids])
-    due = (today - np.array([last[pk] for pk in ids]) >= every) | (every == 0)
+    due = due_for_message(
+        np.array([last[pk] for pk in ids]),
+        np.array([now.astimezone(clients[pk].zone).date().toordinal() for pk in ids]),
+        every_days=np.array([rules[clients[pk].store_id].arrival_message_days for pk in ids]),
+    )
     return {pk for pk, ok in zip(ids, due.tolist(), strict=True) if not ok}
 
 
