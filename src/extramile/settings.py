@@ -36,6 +36,9 @@ INSTALLED_APPS = [
     "extramile.moments",
     "extramile.care",
     "extramile.outreach",
+    "extramile.programs",
+    "extramile.loyalty",
+    "extramile.insight",
     "extramile.demo",
 ]
 

@@ -19,6 +19,9 @@ urlpatterns = [
     path("webhooks/", include("extramile.ingest.urls")),
     path("webhooks/events/", include("extramile.moments.webhook_urls")),
     path("p/", include("extramile.outreach.urls")),
+    path("", include("extramile.programs.urls")),
+    path("", include("extramile.loyalty.urls")),
+    path("insights/", include("extramile.insight.urls")),
     path("api/v1/", api.urls),
     path("admin/", admin.site.urls),
 ]

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import datetime as dt
+import importlib
 import shutil
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from types import ModuleType
 
 from django.conf import settings
 from django.core.files.base import ContentFile
@@ -113,7 +115,32 @@ def load_demo(
             default_storage.delete(name)
         raise
     record_story_events()
+    for module in demo_extra_modules():
+        module.load(now=now)
     return data
+
+
+# The apps that add their own part of the demo (an on-call rota, a weekly plan, surveys…): each
+# module exposes `load(*, now)`, run after the stores, clients and orders are written.
+DEMO_EXTRA_MODULES = [
+    "extramile.accounts.demo",
+    "extramile.care.demo",
+    "extramile.programs.demo",
+    "extramile.loyalty.demo",
+    "extramile.insight.demo",
+]
+
+
+def demo_extra_modules() -> list[ModuleType]:
+    """Import and return every demo-extra module that exists."""
+    found = []
+    for path in DEMO_EXTRA_MODULES:
+        try:
+            found.append(importlib.import_module(path))
+        except ModuleNotFoundError as exc:
+            if exc.name != path:
+                raise
+    return found
 
 
 def _write_demo(data: DemoData, *, progress: bool, written: list[str]) -> None:

@@ -15,6 +15,13 @@ KIND_BASE = {
     "buying_season": 25.0,
     "new_arrival_match": 25.0,
     "at_risk": 28.0,  # a valuable client slipping away: before a new arrival, after a birthday
+    "detractor_recovery": 78.0,  # an unhappy survey answer is a problem met
+    "problem_follow_up": 72.0,
+    "handover": 70.0,  # a client's new associate introduces themselves
+    "referral_thanks": 70.0,
+    "introduction": 70.0,
+    "gesture": 27.0,  # the weekly plan's gestures
+    "referral_ask": 20.0,
 }
 FIT_WEIGHT = 15.0  # the detector's score, from 0 to 1
 DUE_WEIGHT = 5.0  # due now or overdue: the full weight; due in DUE_HORIZON_HOURS or later: none

@@ -29,6 +29,8 @@ class EventType(models.TextChoices):
     PROBLEM_REPORTED = "problem.reported", "Problem reported"
     PROBLEM_RESOLVED = "problem.resolved", "Problem resolved"
     ASSOCIATE_DEACTIVATED = "associate.deactivated", "Associate deactivated"
+    SURVEY_ANSWERED = "survey.answered", "Survey answered"
+    PROMISE_MADE = "promise.made", "Promise made"
 
 
 class Event(models.Model):
@@ -124,11 +126,27 @@ class ActionKind(models.TextChoices):
     CANCELLATION_COURTESY = "cancellation_courtesy", "Cancellation courtesy call"
     SERVICE_RECOVERY = "service_recovery", "Service recovery"
     AT_RISK = "at_risk", "Valued client slipping away"
+    HANDOVER = "handover", "Handover: introduce yourself"
+    PROBLEM_FOLLOW_UP = "problem_follow_up", "Follow-up after a problem"
+    DETRACTOR_RECOVERY = "detractor_recovery", "Unhappy survey answer"
+    REFERRAL_THANKS = "referral_thanks", "Thank them for a referral"
+    INTRODUCTION = "introduction", "Introduce two clients"
+    REFERRAL_ASK = "referral_ask", "Ask a happy client for a referral"
+    GESTURE = "gesture", "Weekly plan: a gesture that matters"
 
 
 # Service kinds answer something the client did or met; they are never capped or held out.
 SERVICE_KINDS = frozenset(
-    {ActionKind.ORDER_CHECK_IN, ActionKind.CANCELLATION_COURTESY, ActionKind.SERVICE_RECOVERY}
+    {
+        ActionKind.ORDER_CHECK_IN,
+        ActionKind.CANCELLATION_COURTESY,
+        ActionKind.SERVICE_RECOVERY,
+        ActionKind.HANDOVER,
+        ActionKind.PROBLEM_FOLLOW_UP,
+        ActionKind.DETRACTOR_RECOVERY,
+        ActionKind.REFERRAL_THANKS,
+        ActionKind.INTRODUCTION,
+    }
 )
 
 

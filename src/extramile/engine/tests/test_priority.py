@@ -2,8 +2,28 @@ import pytest
 
 from extramile.engine.priority import KIND_BASE, priority_score, urgency
 
-MARKETING = ("important_date", "buying_season", "new_arrival_match")
-SERVICE = ("order_check_in", "service_recovery", "cancellation_courtesy")
+MARKETING = (
+    "important_date",
+    "buying_season",
+    "new_arrival_match",
+    "at_risk",
+    "gesture",
+    "referral_ask",
+)
+SERVICE = (
+    "order_check_in",
+    "service_recovery",
+    "cancellation_courtesy",
+    "detractor_recovery",
+    "problem_follow_up",
+    "handover",
+    "referral_thanks",
+    "introduction",
+)
+
+
+def test_every_kind_is_service_or_marketing():
+    assert set(KIND_BASE) == set(MARKETING) | set(SERVICE)
 
 
 def test_priority_adds_kind_fit_and_urgency():

@@ -28,6 +28,13 @@ DETECTOR_MODULES = {
     ActionKind.CANCELLATION_COURTESY: "extramile.moments.detectors.cancellation_courtesy",
     ActionKind.SERVICE_RECOVERY: "extramile.moments.detectors.service_recovery",
     ActionKind.AT_RISK: "extramile.moments.detectors.at_risk",
+    ActionKind.HANDOVER: "extramile.moments.detectors.handover",
+    ActionKind.PROBLEM_FOLLOW_UP: "extramile.moments.detectors.problem_follow_up",
+    ActionKind.DETRACTOR_RECOVERY: "extramile.moments.detectors.detractor_recovery",
+    ActionKind.REFERRAL_THANKS: "extramile.moments.detectors.referral_thanks",
+    ActionKind.INTRODUCTION: "extramile.moments.detectors.introduction",
+    ActionKind.REFERRAL_ASK: "extramile.moments.detectors.referral_ask",
+    ActionKind.GESTURE: "extramile.moments.detectors.gesture",
 }
 
 

@@ -1,0 +1,3 @@
+"""insight models."""
+
+from django.db import models  # noqa: F401

@@ -1,0 +1,3 @@
+"""loyalty models."""
+
+from django.db import models  # noqa: F401

@@ -1,0 +1,6 @@
+"""Pages of loyalty."""
+
+from django.urls import URLPattern
+
+app_name = "loyalty"
+urlpatterns: list[URLPattern] = []

@@ -1,0 +1,3 @@
+"""programs models."""
+
+from django.db import models  # noqa: F401
