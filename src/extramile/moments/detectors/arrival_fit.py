@@ -17,6 +17,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Sequence
 from dataclasses import dataclass
+from decimal import Decimal
 
 import numpy as np
 from scipy.special import logsumexp
@@ -147,17 +148,20 @@ class PurchaseFit:
         return ""
 
 
-def purchase_fit(
-    stores: Sequence[Store],
-    *,
-    now: dt.datetime,
-    client_ids: Sequence[int],
-    arrivals: Sequence[tuple[int, str, str, str, float | None]],
-) -> PurchaseFit:
-    """Build the arrival model from the stores' order lines for these clients and arrivals."""
-    row_of = {pk: i for i, pk in enumerate(client_ids)}
+# One standing order line: client id, product id, placed at, category, brand, colour, unit price.
+HistoryLine = tuple[int, int, dt.datetime, str, str, str, Decimal | None]
+
+
+def history_lines(
+    stores: Sequence[Store], *, now: dt.datetime, client_ids: Sequence[int]
+) -> list[HistoryLine]:
+    """Read the standing order lines of the last three years of these clients, products known.
+
+    new_arrival_match reads them once and feeds both the arrival model (`purchase_fit`) and
+    the stated-and-observed taste (calendar_support.add_purchases).
+    """
     since = now - dt.timedelta(days=HISTORY_DAYS)
-    lines = []
+    lines: list[HistoryLine] = []
     for scope in client_filters(client_ids, stores):
         lines += list(
             OrderLine.objects.filter(
@@ -176,6 +180,24 @@ def purchase_fit(
                 "unit_price",
             )
         )
+    return lines
+
+
+def purchase_fit(
+    stores: Sequence[Store],
+    *,
+    now: dt.datetime,
+    client_ids: Sequence[int],
+    arrivals: Sequence[tuple[int, str, str, str, float | None]],
+    lines: Sequence[HistoryLine] | None = None,
+) -> PurchaseFit:
+    """Build the arrival model from the stores' order lines for these clients and arrivals.
+
+    `lines` are `history_lines(stores, now=now, client_ids=client_ids)` when already read.
+    """
+    row_of = {pk: i for i, pk in enumerate(client_ids)}
+    if lines is None:
+        lines = history_lines(stores, now=now, client_ids=client_ids)
     seen: dict[int, tuple[int, str, str, str, float | None]] = {a[0]: a for a in arrivals}
     for _, pk, _, category, brand, colour, price in lines:
         seen.setdefault(pk, (pk, category, brand, colour, float(price) if price else None))

@@ -245,22 +245,10 @@ def sizes_of(
     return sizes
 
 
-def tastes_of(
-    client_ids: Sequence[int],
-    *,
-    now: dt.datetime,
-    since_days: int = 3 * 365,
-    categories: Iterable[str] | None = None,
-    brands: Iterable[str] | None = None,
-    stores: Sequence[Store] | None = None,
+def stated_tastes(
+    client_ids: Sequence[int], *, stores: Sequence[Store] | None = None
 ) -> dict[int, Taste]:
-    """Return each client's stated likes and dislikes and what they bought (3 grouped queries).
-
-    Purchases count over the last `since_days`, in standing orders; the typical price of a
-    category is the mean unit price paid in it. `categories` (top-two
-    paths) and `brands` narrow the purchases read to what can matter, for speed; `stores`
-    reads all their clients at once (see `client_filters`).
-    """
+    """Return each client's stated likes, dislikes and price band (one query per scope)."""
     tastes: dict[int, Taste] = {pk: Taste() for pk in client_ids}
     for scope in client_filters(client_ids, stores):
         for client_id, dimension, value, likes in Preference.objects.filter(
@@ -276,6 +264,44 @@ def tastes_of(
                 taste.likes.add((dimension, value))
             else:
                 taste.dislikes.add((dimension, value))
+    return tastes
+
+
+def _category_spellings(categories: Iterable[str] | None) -> list[str] | None:
+    """Return the catalog's own spellings of these categories' tops, deeper levels included.
+
+    None when there is no narrowing: no categories asked, or past some thousands spellings,
+    where the list is no narrowing worth its query parameters.
+    """
+    if categories is None:
+        return None
+    wanted = {top_category(c) for c in categories}
+    spelled = sorted(
+        c
+        for c in Product.objects.values_list("category", flat=True).distinct()
+        if top_category(c) in wanted
+    )
+    return spelled if len(spelled) <= 5000 else None
+
+
+def tastes_of(
+    client_ids: Sequence[int],
+    *,
+    now: dt.datetime,
+    since_days: int = 3 * 365,
+    categories: Iterable[str] | None = None,
+    brands: Iterable[str] | None = None,
+    stores: Sequence[Store] | None = None,
+) -> dict[int, Taste]:
+    """Return each client's stated likes and dislikes and what they bought (3 grouped queries).
+
+    Purchases count over the last `since_days`, in standing orders; the typical price of a
+    category is the mean unit price paid in it. `categories` (top-two
+    paths) and `brands` narrow the purchases read to what can matter, for speed; `stores`
+    reads all their clients at once (see `client_filters`). `add_purchases` does the same
+    from order lines already read.
+    """
+    tastes = stated_tastes(client_ids, stores=stores)
     since = now - dt.timedelta(days=since_days)
     lines = OrderLine.objects.filter(
         order__status__in=STANDING,
@@ -283,17 +309,8 @@ def tastes_of(
         order__placed_at__lte=now,
         product__isnull=False,
     )
-    category_filter = Q()
-    if categories is not None:
-        wanted = {top_category(c) for c in categories}
-        # The catalog's own spellings of those categories, deeper levels included.
-        spelled = sorted(
-            c
-            for c in Product.objects.values_list("category", flat=True).distinct()
-            if top_category(c) in wanted
-        )
-        # Past some thousands the list is no narrowing worth its query parameters.
-        category_filter = Q(product__category__in=spelled) if len(spelled) <= 5000 else Q()
+    spelled = _category_spellings(categories)
+    category_filter = Q() if spelled is None else Q(product__category__in=spelled)
     brand_list = None if brands is None else sorted(set(brands) - {""})
     for scope in client_filters(client_ids, stores):
         rows = (
@@ -302,33 +319,75 @@ def tastes_of(
             .annotate(n=Count("id"), paid=Sum(Cast("unit_price", FloatField())))
             .values_list("order__client_id", "product__category", "n", "paid")
         )
-        typical: dict[tuple[int, str], list[float]] = defaultdict(lambda: [0.0, 0.0])
-        for client_id, category, n, paid in rows:
-            taste = tastes.get(client_id)
-            if taste is None:
-                continue
-            key = top_category(category)
-            taste.bought_categories[key] = taste.bought_categories.get(key, 0) + n
-            totals = typical[(client_id, key)]
-            totals[0] += float(paid or 0)
-            totals[1] += n
-        for (client_id, key), (paid_total, n) in typical.items():
-            tastes[client_id].typical_prices[key] = paid_total / n
+        _add_categories(tastes, rows)
         if brand_list is not None and not brand_list:
             continue
         by_brand = lines.filter(scope("order__client")).exclude(product__brand="")
         if brand_list is not None:
             by_brand = by_brand.filter(product__brand__in=brand_list)
-        for client_id, brand, n in (
+        _add_brands(
+            tastes,
             by_brand.values("order__client_id", "product__brand")
             .annotate(n=Count("id"))
-            .values_list("order__client_id", "product__brand", "n")
-        ):
-            taste = tastes.get(client_id)
-            if taste is not None:
-                key = normalise(brand)
-                taste.bought_brands[key] = taste.bought_brands.get(key, 0) + n
+            .values_list("order__client_id", "product__brand", "n"),
+        )
     return tastes
+
+
+def add_purchases(
+    tastes: dict[int, Taste],
+    lines: Iterable[tuple[int, str, str, Decimal | None]],
+    *,
+    categories: Iterable[str] | None = None,
+    brands: Iterable[str] | None = None,
+) -> None:
+    """Add to `tastes` what `tastes_of` reads, from order lines already read.
+
+    `lines` are (client id, product category, product brand, unit price) of the standing
+    lines of the period, products known; the narrowing by `categories` and `brands` is the
+    same as `tastes_of`'s, so the tastes come out the same without a second read.
+    """
+    spelled = _category_spellings(categories)
+    keep = None if spelled is None else set(spelled)
+    brand_set = None if brands is None else set(brands) - {""}
+    by_category: dict[tuple[int, str], list[float]] = defaultdict(lambda: [0, 0.0])
+    by_brand: dict[tuple[int, str], int] = defaultdict(int)
+    for client_id, category, brand, price in lines:
+        if price is not None and price > 0 and (keep is None or category in keep):
+            totals = by_category[(client_id, category)]
+            totals[0] += 1
+            totals[1] += float(price)
+        if brand and (brand_set is None or brand in brand_set):
+            by_brand[(client_id, brand)] += 1
+    _add_categories(tastes, ((c, k, int(n), paid) for (c, k), (n, paid) in by_category.items()))
+    _add_brands(tastes, ((c, b, n) for (c, b), n in by_brand.items()))
+
+
+def _add_categories(
+    tastes: dict[int, Taste], rows: Iterable[tuple[int, str, int, float | None]]
+) -> None:
+    """Count lines per top category and keep the mean unit price paid in it."""
+    typical: dict[tuple[int, str], list[float]] = defaultdict(lambda: [0.0, 0.0])
+    for client_id, category, n, paid in rows:
+        taste = tastes.get(client_id)
+        if taste is None:
+            continue
+        key = top_category(category)
+        taste.bought_categories[key] = taste.bought_categories.get(key, 0) + n
+        totals = typical[(client_id, key)]
+        totals[0] += float(paid or 0)
+        totals[1] += n
+    for (client_id, key), (paid_total, n) in typical.items():
+        tastes[client_id].typical_prices[key] = paid_total / n
+
+
+def _add_brands(tastes: dict[int, Taste], rows: Iterable[tuple[int, str, int]]) -> None:
+    """Count lines per brand (normalised)."""
+    for client_id, brand, n in rows:
+        taste = tastes.get(client_id)
+        if taste is not None:
+            key = normalise(brand)
+            taste.bought_brands[key] = taste.bought_brands.get(key, 0) + n
 
 
 def bought_pairs(

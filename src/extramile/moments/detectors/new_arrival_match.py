@@ -50,11 +50,12 @@ from extramile.engine.arrivals import due_for_message
 from extramile.engine.occasions import due_before, local_midnight
 from extramile.engine.taste import Explanation, TasteModel, top_category
 from extramile.moments.candidates import Candidate, ShownProduct
-from extramile.moments.detectors.arrival_fit import PurchaseFit, purchase_fit
+from extramile.moments.detectors.arrival_fit import PurchaseFit, history_lines, purchase_fit
 from extramile.moments.detectors.calendar_support import (
     BoughtIndex,
     ClientRow,
     StockTable,
+    add_purchases,
     bought_pairs,
     category_noun,
     client_instances,
@@ -67,10 +68,10 @@ from extramile.moments.detectors.calendar_support import (
     sizes_of,
     spend_ranks,
     spoken_date,
+    stated_tastes,
     stock_note,
     stock_table,
     taste_model,
-    tastes_of,
     zone_named,
 )
 from extramile.moments.governance import rules_for
@@ -115,12 +116,14 @@ def detect(*, now: dt.datetime, stores: Iterable[Store]) -> list[Candidate]:
     if not ids:
         return []
     arrivals = table.products.values()
-    tastes = tastes_of(
-        ids,
-        now=now,
+    # One read of their order lines feeds both the observed taste and the arrival model.
+    lines = history_lines(stores, now=now, client_ids=ids)
+    tastes = stated_tastes(ids, stores=stores)
+    add_purchases(
+        tastes,
+        ((line[0], line[3], line[4], line[6]) for line in lines),
         categories={top_category(p.category) for p in arrivals},
         brands={p.brand for p in arrivals},
-        stores=stores,
     )
     sizes = sizes_of(ids, stores=stores)
     bought = bought_pairs(ids, table.products, stores=stores)
@@ -130,6 +133,7 @@ def detect(*, now: dt.datetime, stores: Iterable[Store]) -> list[Candidate]:
         now=now,
         client_ids=ids,
         arrivals=[(p.id, p.category, p.brand, p.colour, p.price) for p in arrivals],
+        lines=lines,
     )
     offers = match_arrivals_to_clients(
         ids,

@@ -43,3 +43,72 @@ def test_days_are_said_as_dates():
 def test_small_numbers_are_words():
     # when / then
     assert [count_word(n) for n in (1, 3, 10, 11)] == ["one", "three", "ten", "11"]
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    ("categories", "brands"),
+    [(None, None), ({"Men/Suits"}, {"Ashby & Rowe"}), ({"Women/Dresses"}, set())],
+)
+def test_tastes_from_lines_already_read_equal_those_read_by_tastes_of(categories, brands):
+    # given two clients' lines over categories, brands, a free line, a brandless one, an old one
+    from decimal import Decimal
+
+    from django.utils import timezone
+
+    from extramile.moments.detectors.arrival_fit import history_lines
+    from extramile.moments.detectors.calendar_support import (
+        add_purchases,
+        stated_tastes,
+        tastes_of,
+    )
+    from tests.factories import (
+        ClientFactory,
+        OrderFactory,
+        OrderLineFactory,
+        PreferenceFactory,
+        ProductFactory,
+        StoreFactory,
+        VariantFactory,
+    )
+
+    now = timezone.now()
+    store = StoreFactory()
+    alice, bob = ClientFactory(store=store), ClientFactory(store=store)
+    PreferenceFactory(client=alice, dimension="colour", value="green")
+    products = [
+        ProductFactory(category="Men/Suits/Three-piece", brand="Ashby & Rowe"),
+        ProductFactory(category="Men/Suits", brand="Tailor & Co"),
+        ProductFactory(category="Women/Dresses", brand=""),
+        ProductFactory(category="Accessories/Ties", brand="Ashby & Rowe"),
+    ]
+    bought = [
+        (alice, 0, "450.00", 2),
+        (alice, 1, "300.00", 30),
+        (alice, 3, "0.00", 40),
+        (bob, 2, "120.00", 5),
+        (bob, 0, "410.00", 4000),  # older than three years: neither counts it
+        (bob, 3, "60.00", 10),
+    ]
+    for client, index, price, days_ago in bought:
+        order = OrderFactory(
+            store=store, client=client, placed_at=now - dt.timedelta(days=days_ago)
+        )
+        OrderLineFactory(
+            order=order, variant=VariantFactory(product=products[index]), unit_price=Decimal(price)
+        )
+    ids = [alice.pk, bob.pk]
+    # when
+    read = tastes_of(ids, now=now, categories=categories, brands=brands, stores=[store])
+    tastes = stated_tastes(ids, stores=[store])
+    lines = history_lines([store], now=now, client_ids=ids)
+    add_purchases(
+        tastes,
+        ((line[0], line[3], line[4], line[6]) for line in lines),
+        categories=categories,
+        brands=brands,
+    )
+    # then
+    assert tastes == read
+    assert read[alice.pk].likes == {("colour", "green")}
+    assert any(taste.bought_categories for taste in read.values())  # not an empty comparison
