@@ -39,13 +39,26 @@ def stopwatch() -> Iterator[Callable[[], float]]:
 def top_k(scores: np.ndarray, k: int) -> np.ndarray:
     """Return, per row of a dense score matrix, the column indices of the k best, best first.
 
-    Ties are broken by column index (lower first) so every method ranks deterministically.
+    Ties are broken by column index (lower first) so every method ranks deterministically,
+    at the k-th place too: `argpartition` alone may keep any of the columns tied with the
+    k-th score, and which one it keeps has changed between numpy releases.
     """
     k = min(k, scores.shape[1])
+    if k == 0:
+        return np.empty((scores.shape[0], 0), dtype=np.int64)
+    if np.isnan(scores).any():  # nothing known ranks last
+        scores = np.nan_to_num(scores, nan=-np.inf)
     part = np.argpartition(-scores, k - 1, axis=1)[:, :k]
-    picked = np.take_along_axis(scores, part, axis=1)
-    order = np.lexsort((part, -picked), axis=1)
-    return np.take_along_axis(part, order, axis=1)
+    kth = np.take_along_axis(scores, part, axis=1).min(axis=1, keepdims=True)
+    above = scores > kth
+    tied = scores == kth
+    room = k - above.sum(axis=1, keepdims=True)
+    keep = above | (tied & (np.cumsum(tied, axis=1) <= room))
+    rows, columns = np.nonzero(keep)  # k per row, rows in order, columns ascending
+    chosen = columns.reshape(scores.shape[0], k)
+    picked = np.take_along_axis(scores, chosen, axis=1)
+    order = np.lexsort((chosen, -picked), axis=1)
+    return np.take_along_axis(chosen, order, axis=1)
 
 
 def recall_at_k(recommended: np.ndarray, relevant: list[np.ndarray], k: int = 10) -> float:

@@ -377,8 +377,8 @@ def _add_categories(
         totals = typical[(client_id, key)]
         totals[0] += float(paid or 0)
         totals[1] += n
-    for (client_id, key), (paid_total, n) in typical.items():
-        tastes[client_id].typical_prices[key] = paid_total / n
+    for (client_id, key), (paid_total, lines) in typical.items():
+        tastes[client_id].typical_prices[key] = paid_total / lines
 
 
 def _add_brands(tastes: dict[int, Taste], rows: Iterable[tuple[int, str, int]]) -> None:
