@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import secrets
 from zoneinfo import available_timezones
@@ -121,3 +122,102 @@ class ApiToken(models.Model):
         raw = "em_" + secrets.token_urlsafe(32)
         token = cls.objects.create(user=user, name=name, prefix=raw[:8], key_hash=_hash_token(raw))
         return token, raw
+
+
+class Absence(models.Model):
+    """A stretch of days an associate is away; their clients' service actions go to the backup."""
+
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="absences")
+    starts_on = models.DateField()
+    ends_on = models.DateField(help_text="The last day away.")
+    backup = models.ForeignKey(
+        User,
+        on_delete=models.PROTECT,
+        related_name="absences_covered",
+        help_text="A colleague of the same store who takes their clients' service actions.",
+    )
+    note = models.CharField(max_length=200, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    created_by = models.ForeignKey(
+        User, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+
+    class Meta:
+        ordering = ["-starts_on", "id"]
+        indexes = [models.Index(fields=["user", "ends_on"])]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(ends_on__gte=models.F("starts_on")),
+                name="absence_ends_after_it_starts",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user} away {self.starts_on} to {self.ends_on}"
+
+    def clean(self) -> None:
+        """Refuse a backup who is inactive, of another store or the same person; order the dates."""
+        super().clean()
+        errors = absence_problems(
+            user=self.user if self.user_id else None,
+            backup=self.backup if self.backup_id else None,
+            starts_on=self.starts_on,
+            ends_on=self.ends_on,
+        )
+        if errors:
+            raise ValidationError(errors)
+
+    def covers(self, day: dt.date) -> bool:
+        """Say whether the associate is away on this day."""
+        return self.starts_on <= day <= self.ends_on
+
+
+def absence_problems(
+    *,
+    user: User | None,
+    backup: User | None,
+    starts_on: dt.date | None,
+    ends_on: dt.date | None,
+) -> dict[str, str]:
+    """Say what is wrong with an absence, field by field (empty when it is right)."""
+    errors: dict[str, str] = {}
+    if starts_on and ends_on and ends_on < starts_on:
+        errors["ends_on"] = f"The last day ({ends_on:%d %b %Y}) comes before the first day."
+    if user is None or backup is None:
+        return errors
+    if backup.pk == user.pk:
+        errors["backup"] = f"{user.display_name} cannot be their own backup."
+    elif not is_working(backup):
+        errors["backup"] = f"{backup.display_name} is deactivated; choose an active colleague."
+    elif backup.store_id != user.store_id:
+        errors["backup"] = f"{backup.display_name} works at another store than {user.display_name}."
+    return errors
+
+
+def is_working(user: User) -> bool:
+    """Say whether the member of staff is active: not deactivated."""
+    return user.is_active and user.deactivated_at is None
+
+
+class ClientHandover(models.Model):
+    """A client handed from one associate to another, when the first left; kept for the record."""
+
+    store = models.ForeignKey(Store, on_delete=models.CASCADE, related_name="handovers")
+    client = models.ForeignKey("clients.Client", on_delete=models.CASCADE, related_name="handovers")
+    from_associate = models.ForeignKey(
+        User, null=True, on_delete=models.SET_NULL, related_name="clients_handed_over"
+    )
+    to_associate = models.ForeignKey(
+        User, null=True, on_delete=models.SET_NULL, related_name="clients_taken_over"
+    )
+    why = models.CharField(max_length=255, help_text="Why this colleague took the client.")
+    handed_over_at = models.DateTimeField(default=timezone.now)
+    handed_over_by = models.ForeignKey(
+        User, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+
+    class Meta:
+        ordering = ["-handed_over_at", "id"]
+
+    def __str__(self) -> str:
+        return f"{self.client_id} from {self.from_associate} to {self.to_associate}"

@@ -20,6 +20,7 @@ import datetime as dt
 from bisect import bisect_left, insort
 from collections.abc import Iterable
 
+from extramile.accounts.models import Absence, User, is_working
 from extramile.clients.models import Client, Consent
 from extramile.clients.services import current_consents
 from extramile.moments.candidates import Candidate
@@ -44,6 +45,20 @@ def recorded_keys(keys: Iterable[str]) -> set[str]:
     return set(ActionKey.objects.filter(key__in=list(keys)).values_list("key", flat=True))
 
 
+def absences_of(associate_ids: set[int], *, now: dt.datetime) -> dict[int, list[Absence]]:
+    """Each associate's absences that are not over (a day's margin for time zones), with backups."""
+    found: dict[int, list[Absence]] = {pk: [] for pk in associate_ids}
+    if not associate_ids:
+        return found
+    since = (now - dt.timedelta(days=1)).date()
+    rows = Absence.objects.filter(user_id__in=associate_ids, ends_on__gte=since).select_related(
+        "backup"
+    )
+    for absence in rows.order_by("starts_on", "id"):
+        found[absence.user_id].append(absence)
+    return found
+
+
 class BatchFacts:
     """The facts the rules consult for one chunk of candidates, read at once."""
 
@@ -56,6 +71,7 @@ class BatchFacts:
         consents: dict[int, dict[str, Consent]],
         problems: set[int],
         problems_read: set[int],
+        absences: dict[int, list[Absence]] | None = None,
     ) -> None:
         self.now = now
         self._keys = keys
@@ -63,6 +79,8 @@ class BatchFacts:
         self._consents = consents
         self._problems = problems
         self._problems_read = problems_read
+        # associate id -> their absences not over by `now` (read for service candidates only).
+        self._absences = absences if absences is not None else {}
         # associate id -> (due time, action id) of their open actions, sorted; read when needed.
         self._dues: dict[int, list[tuple[dt.datetime, int]]] = {}
 
@@ -76,6 +94,13 @@ class BatchFacts:
         fresh = [c for c in candidates if c.key not in keys]
         rules.update(rules_by_store({c.client.store_id for c in fresh} - rules.keys()))
         marketing = {c.client.pk for c in fresh if c.purpose == ActionPurpose.MARKETING}
+        covered = {
+            c.client.primary_associate_id
+            for c in fresh
+            if c.purpose == ActionPurpose.SERVICE
+            and c.associate is None
+            and c.client.primary_associate_id is not None
+        }
         return cls(
             now=now,
             keys=keys,
@@ -83,6 +108,7 @@ class BatchFacts:
             consents=consents_in_force({c.client.pk for c in fresh}),
             problems=clients_with_open_problems(marketing),
             problems_read=marketing,
+            absences=absences_of(covered, now=now),
         )
 
     def key_taken(self, key: str) -> bool:
@@ -108,6 +134,15 @@ class BatchFacts:
         if client.pk not in self._problems_read:
             return has_open_problem(client)
         return client.pk in self._problems
+
+    def backup_for(self, associate_id: int, day: dt.date) -> User | None:
+        """The active colleague covering for the associate on this day, when they are away."""
+        if associate_id not in self._absences:
+            self._absences.update(absences_of({associate_id}, now=self.now))
+        for absence in self._absences[associate_id]:
+            if absence.covers(day) and is_working(absence.backup):
+                return absence.backup
+        return None
 
     def open_actions_between(
         self, associate_id: int, start: dt.datetime, end: dt.datetime, *, exclude: int | None

@@ -34,6 +34,9 @@ class Candidate:
     `refresh` says that a later event can change what the moment's action should say (a refund
     after a cancellation): when the key is already recorded and its action still open, the
     action's reason, evidence and draft are brought up to date instead of counting a duplicate.
+
+    `urgent` says that the client is waiting for us now (they reported an urgent problem
+    themselves): the action is due at once, inside the quiet hours too.
     """
 
     kind: ActionKind
@@ -53,6 +56,7 @@ class Candidate:
     associate: User | None = None  # None: the client's primary associate, else the store's
     occasion: str = ""
     refresh: bool = False
+    urgent: bool = False
 
     @property
     def purpose(self) -> ActionPurpose:

@@ -20,7 +20,8 @@ from django.core.exceptions import ValidationError
 from django.db.models import Q
 
 from extramile.accounts.models import Store, User
-from extramile.care.models import Problem, ProblemStatus
+from extramile.accounts.services import hand_over_clients
+from extramile.care.models import Problem, ProblemStatus, Promise
 from extramile.catalog.models import Product, Stock, Variant
 from extramile.clients.models import (
     Channel,
@@ -522,6 +523,12 @@ def _apply_problem_reported(event: Event) -> None:
         values["reported_by_id"] = _staff(
             data["reported_by"], store=store, path="data.problem.reported_by"
         ).pk
+    if "urgency" in data:
+        values["urgency"] = data["urgency"]
+    if "promised_by" in data:
+        values["promised_by"] = dt.datetime.fromisoformat(data["promised_by"])
+    if "owner" in data:
+        values["owner_id"] = _active_staff(data["owner"], store=store, path="data.problem.owner").pk
     problem = Problem.objects.filter(external_ref=event.event_id).first() or Problem(
         external_ref=event.event_id
     )
@@ -543,7 +550,46 @@ def _apply_problem_resolved(event: Event) -> None:
         values["resolved_at"] = event.occurred_at
     if "resolution" in event.data:
         values["resolution"] = event.data["resolution"]
+    if "resolved_by" in event.data:
+        values["resolved_by_id"] = _staff(
+            event.data["resolved_by"], store=store, path="data.resolved_by"
+        ).pk
     _save(problem, values)
+
+
+# --- promise.made ----------------------------------------------------------------------------
+
+
+def _apply_promise_made(event: Event) -> None:
+    store = _store(event)
+    data: dict[str, Any] = event.data["promise"]
+    client = _client_for(store, data["client"], path="data.promise.client")
+    due_at = dt.datetime.fromisoformat(data["due_at"])
+    if due_at <= event.occurred_at:
+        raise EventApplyError("data.promise.due_at", "is not after occurred_at, when it was made")
+    values: dict[str, Any] = {
+        "store_id": store.pk,
+        "client_id": client.pk,
+        "text": data["text"],
+        "due_at": due_at,
+        "made_at": event.occurred_at,
+    }
+    if "made_by" in data:
+        values["made_by_id"] = _staff(data["made_by"], store=store, path="data.promise.made_by").pk
+    if "problem" in data:
+        ref = data["problem"]["id"]
+        problem = Problem.objects.filter(external_ref=ref, store=store).first()
+        if problem is None:
+            raise EventApplyError(
+                "data.promise.problem.id", f"no problem of store {store.code} has the id {ref!r}"
+            )
+        if problem.client_id != client.pk:
+            raise EventApplyError("data.promise.problem.id", f"problem {ref!r} is another client's")
+        values["problem_id"] = problem.pk
+    promise = Promise.objects.filter(external_ref=event.event_id).first() or Promise(
+        external_ref=event.event_id
+    )
+    _save(promise, values)
 
 
 # --- associate.deactivated -------------------------------------------------------------------
@@ -555,8 +601,31 @@ def _apply_associate_deactivated(event: Event) -> None:
     values: dict[str, Any] = {"is_active": False}
     if user.deactivated_at is None:
         values["deactivated_at"] = event.occurred_at
-    # Their clients stay assigned to them: handing them over is the continuity work's job.
     _save(user, values)
+    # Their clients go to colleagues of the same store; the handover detector then gives each
+    # new owner a handover action. A second run finds no client left and changes nothing.
+    hand_over_clients(user, at=event.occurred_at)
+
+
+# --- survey.answered ---------------------------------------------------------------------------
+
+
+def _apply_survey_answered(event: Event) -> None:
+    # Imported here: loyalty's services record events, so they import this module's caller.
+    from extramile.loyalty.models import Survey
+    from extramile.loyalty.services import answer_from_event
+
+    store = _store(event)
+    client = _client_for(store, event.data["client"], path="data.client")
+    survey = None
+    if "survey" in event.data:
+        uid = event.data["survey"]["id"]
+        survey = Survey.objects.filter(uid=uid).first()
+        if survey is None or survey.store_id != store.pk:
+            raise EventApplyError("data.survey.id", f"no survey {uid!r} was sent by {store.code}")
+        if survey.client_id != client.pk:
+            raise EventApplyError("data.client", "is not the client the survey was sent to")
+    answer_from_event(event, store=store, client=client, survey=survey)
 
 
 APPLIERS: dict[str, Callable[[Event], None]] = {
@@ -571,4 +640,6 @@ APPLIERS: dict[str, Callable[[Event], None]] = {
     EventType.PROBLEM_REPORTED: _apply_problem_reported,
     EventType.PROBLEM_RESOLVED: _apply_problem_resolved,
     EventType.ASSOCIATE_DEACTIVATED: _apply_associate_deactivated,
+    EventType.PROMISE_MADE: _apply_promise_made,
+    EventType.SURVEY_ANSWERED: _apply_survey_answered,
 }

@@ -96,15 +96,15 @@ def has_open_problem(client: Client) -> bool:
     """Say whether the client has a problem that is not resolved (marketing stays silent)."""
     from extramile.care.models import Problem, ProblemStatus
 
-    return Problem.objects.filter(client=client, status=ProblemStatus.OPEN).exists()
+    return Problem.objects.filter(client=client).exclude(status=ProblemStatus.RESOLVED).exists()
 
 
 def clients_with_open_problems(client_ids: Iterable[int]) -> set[int]:
     """The ids, among `client_ids`, of the clients with a problem that is not resolved."""
     from extramile.care.models import Problem, ProblemStatus
 
-    open_problems = Problem.objects.filter(
-        client_id__in=list(client_ids), status=ProblemStatus.OPEN
+    open_problems = Problem.objects.filter(client_id__in=list(client_ids)).exclude(
+        status=ProblemStatus.RESOLVED
     )
     return set(open_problems.order_by().values_list("client_id", flat=True))
 

@@ -7,9 +7,10 @@ Each candidate is decided in its own transaction, on the client's locked row, in
    and it counts a duplicate too. A candidate marked `refresh` (a refund after the cancellation
    it follows) instead brings the moment's action up to date while it is still open: its
    reason, evidence and draft are replaced by the newer ones, and it counts as updated.
-2. **Who.** The candidate's associate; else the client's primary associate if still active;
-   else the store's active associate with the fewest open actions (a manager if the store has
-   no associate).
+2. **Who.** The candidate's associate; else the client's primary associate if still active —
+   but a service action due on a day they are away (accounts.Absence) goes to their named
+   backup; else the store's active associate with the fewest open actions (a manager if the
+   store has no associate).
 3. **Silence.** A marketing candidate is suppressed when the client has an open problem, or
    when no channel is consented. Suppressed and held-out actions are recorded with their key,
    so a rerun adds nothing, and are never shown.
@@ -30,7 +31,8 @@ Each candidate is decided in its own transaction, on the client's locked row, in
    reach `marketing_cap`. Service contacts are never capped.
 7. **When.** An action is due when the candidate says, but not before now, and never in the
    quiet hours of the client's own time zone (a call no more than a message): the due time
-   moves to their end, and an expiry that would then fall first moves with it. A marketing
+   moves to their end, and an expiry that would then fall first moves with it — unless the
+   candidate is `urgent` (the client reported an urgent problem and is waiting now). A marketing
    action for an associate whose local day already holds `daily_capacity` open actions moves
    to the next day with room (suppressed if none comes before it expires); service actions
    are never deferred.
@@ -45,11 +47,11 @@ Each candidate is decided in its own transaction, on the client's locked row, in
    crowded out of a full day by new arrivals that happened to be found first.
 
 A batch reads what the rules consult for many candidates at once (extramile.moments.batch): the
-stores' rules, consents, open problems, the keys already recorded and the associates' open
-actions per day, then keeps them up to date with its own decisions. Inside each candidate's
-transaction, after the client's lock, it reads only what the lock guards: the client's row and
-the client's actions of the same purpose (the one to merge into, and the contacts that count
-towards the cap).
+stores' rules, consents, open problems, the keys already recorded, the associates' open
+actions per day and their absences, then keeps them up to date with its own decisions. Inside
+each candidate's transaction, after the client's lock, it reads only what the lock guards: the
+client's row and the client's actions of the same purpose (the one to merge into, and the
+contacts that count towards the cap).
 """
 
 from __future__ import annotations
@@ -199,13 +201,15 @@ def _propose_one(candidate: Candidate, *, facts: BatchFacts, now: dt.datetime) -
     purpose = candidate.purpose
     marketing = purpose == ActionPurpose.MARKETING
     name = _first_name(client)
-    due = next_allowed_time(client, max(candidate.due_at, now), rules)
+    due = max(candidate.due_at, now)
+    if not candidate.urgent:
+        due = next_allowed_time(client, due, rules)
     expires = _keep_expiry_after_due(candidate.expires_at, original_due=candidate.due_at, due=due)
     draft = _Draft(
         candidate=candidate,
         client=client,
         purpose=purpose,
-        associate=_resolve_associate(candidate, client),
+        associate=_resolve_associate(candidate, client, purpose=purpose, due=due, facts=facts),
         due=due,
         expires=expires,
         now=now,
@@ -460,11 +464,24 @@ def _is_active(user: User) -> bool:
     return user.is_active and user.deactivated_at is None
 
 
-def _resolve_associate(candidate: Candidate, client: Client) -> User | None:
+def _resolve_associate(
+    candidate: Candidate,
+    client: Client,
+    *,
+    purpose: ActionPurpose,
+    due: dt.datetime,
+    facts: BatchFacts,
+) -> User | None:
     if candidate.associate is not None:
         return candidate.associate
     primary = client.primary_associate
     if primary is not None and _is_active(primary):
+        if purpose == ActionPurpose.SERVICE:
+            # While the associate is away, what the client did or met goes to their backup.
+            day = due.astimezone(ZoneInfo(client.store.time_zone or "UTC")).date()
+            backup = facts.backup_for(primary.pk, day)
+            if backup is not None:
+                return backup
         return primary
     return least_loaded_associate(client.store)
 

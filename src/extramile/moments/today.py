@@ -11,6 +11,7 @@ from django.db.models import Q, QuerySet
 
 from extramile.accounts.access import scope_to_user
 from extramile.accounts.models import Role, Store, User
+from extramile.care.models import Promise
 from extramile.moments.models import Action, ActionState
 
 # Held-out actions are the control group and suppressed ones were stopped by a rule: recorded,
@@ -59,11 +60,16 @@ def open_for_today(
 
 @dataclass
 class DayList:
-    """The actions due by now, those due later today, and how many were closed today."""
+    """The actions due by now, those due later today, and how many were closed today.
+
+    `promises` holds the user's own promises due by the end of today (or overdue) and not yet
+    kept or broken, soonest first: each has a Kept button on Today.
+    """
 
     now: list[Action] = field(default_factory=list)
     later: list[Action] = field(default_factory=list)
     done_today: int = 0
+    promises: list[Promise] = field(default_factory=list)
 
     @property
     def count(self) -> int:
@@ -90,7 +96,16 @@ def todays_actions(user: User, *, now: dt.datetime) -> DayList:
     mine = visible_actions(user).filter(associate=user)
     day = _split(open_for_today(mine, now=now, zone=zone), now=now)
     day.done_today = _closed_today(mine, now=now, zone=zone).count()
+    day.promises = promises_due(user, now=now)
     return day
+
+
+def promises_due(user: User, *, now: dt.datetime) -> list[Promise]:
+    """Return the user's open promises due by the end of today in their store's zone."""
+    promises = scope_to_user(Promise.objects.all(), user).filter(
+        made_by=user, outcome="", due_at__lt=end_of_day(now, store_zone(user.store))
+    )
+    return list(promises.select_related("client", "store", "made_by").order_by("due_at", "id"))
 
 
 @dataclass

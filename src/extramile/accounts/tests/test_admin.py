@@ -1,14 +1,25 @@
+import datetime as dt
+
 import pytest
 from django.contrib import admin
 from django.core.exceptions import PermissionDenied
 from django.test import Client as HttpClient
 from django.urls import reverse
 
-from extramile.accounts.models import ApiToken, Role, User
+from extramile.accounts.models import Absence, ApiToken, ClientHandover, Role, User
+from extramile.care.models import OnCallShift, OpeningHours, Problem, Promise
 from extramile.catalog.models import Photo, Stock
-from extramile.clients.models import Client, Consent, Note, Size
+from extramile.clients.models import Client, Consent, Need, Note, Size
 from extramile.ingest.models import InboundEvent
+from extramile.loyalty.models import (
+    LoyaltyRules,
+    PlanItem,
+    Referral,
+    StageSnapshot,
+    Survey,
+)
 from extramile.orders.models import Refund
+from extramile.programs.models import Introduction, Offer, Story
 from tests.factories import (
     ClientFactory,
     OrderFactory,
@@ -366,6 +377,8 @@ def test_admin_index_lists_what_a_manager_may_reach(manager_a):
         "Store",
         "User",
         "ApiToken",
+        "Absence",
+        "ClientHandover",
         "Client",
         "Tag",
         "Product",
@@ -373,6 +386,18 @@ def test_admin_index_lists_what_a_manager_may_reach(manager_a):
         "Stock",
         "Order",
         "StoreRules",
+        "Problem",
+        "Promise",
+        "OpeningHours",
+        "OnCallShift",
+        "LoyaltyRules",
+        "Survey",
+        "Referral",
+        "StageSnapshot",
+        "PlanItem",
+        "Offer",
+        "Introduction",
+        "Story",
     }
 
 
@@ -430,6 +455,21 @@ def test_every_admin_page_renders(request, rf, who, store_a, associate_a):
     Photo.objects.create(product=line.product, source_url="https://cdn.example.com/x.jpg")
     ApiToken.issue(associate_a)
     InboundEvent.objects.create(source="api", topic="clients", idempotency_key="k1")
+    colleague = UserFactory(store=store_a)
+    Absence.objects.create(
+        user=associate_a,
+        starts_on=dt.date(2025, 11, 17),
+        ends_on=dt.date(2025, 11, 21),
+        backup=colleague,
+    )
+    ClientHandover.objects.create(
+        store=store_a,
+        client=client,
+        from_associate=colleague,
+        to_associate=associate_a,
+        why="fewest clients",
+    )
+    _one_of_each_program_record(store_a, client, associate_a)
     http = logged_in(user)
     answers = {}
     # when
@@ -450,6 +490,8 @@ def test_every_admin_page_renders(request, rf, who, store_a, associate_a):
         "accounts.store": (200, 200),
         "accounts.user": (200, 200),
         "accounts.apitoken": (200, 200),
+        "accounts.absence": (200, 200),
+        "accounts.clienthandover": (200, 200),
         "clients.client": (200, 200),
         "clients.tag": (200, 200),
         "catalog.product": (200, 200),
@@ -458,4 +500,58 @@ def test_every_admin_page_renders(request, rf, who, store_a, associate_a):
         "orders.order": (200, 200),
         "ingest.inboundevent": (forbidden, None if who == "manager_a" else 200),
         "moments.storerules": (200, None),
+        "care.problem": (200, 200),
+        "care.promise": (200, 200),
+        "care.openinghours": (200, 200),
+        "care.oncallshift": (200, 200),
+        "loyalty.loyaltyrules": (200, 200),
+        "loyalty.survey": (200, 200),
+        "loyalty.referral": (200, 200),
+        "loyalty.stagesnapshot": (200, 200),
+        "loyalty.planitem": (200, 200),
+        "programs.offer": (200, 200),
+        "programs.introduction": (200, 200),
+        "programs.story": (200, 200),
     }
+
+
+def _one_of_each_program_record(store, client, associate) -> None:
+    """A problem, a promise, a rota, loyalty and programs records: each admin page has a row."""
+    now = dt.datetime(2026, 11, 20, 15, 0, tzinfo=dt.UTC)
+    problem = Problem.objects.create(store=store, client=client, kind="defect")
+    Promise.objects.create(
+        store=store, client=client, problem=problem, text="Call back", due_at=now, made_by=associate
+    )
+    OpeningHours.objects.create(store=store, weekday=0, opens_at=dt.time(10), closes_at=dt.time(18))
+    OnCallShift.objects.create(
+        store=store, associate=associate, starts_at=now, ends_at=now + dt.timedelta(hours=12)
+    )
+    LoyaltyRules.objects.create(store=store)
+    Survey.objects.create(store=store, client=client, trigger="purchase")
+    friend = ClientFactory(store=store)
+    Referral.objects.create(store=store, referrer=client, referred=friend, source="profile")
+    StageSnapshot.objects.create(
+        store=store, client=client, month=dt.date(2026, 11, 1), stage="new"
+    )
+    PlanItem.objects.create(
+        store=store,
+        associate=associate,
+        client=client,
+        week=dt.date(2026, 11, 16),
+        why="newly_at_risk",
+        stage="at_risk",
+        reason="Slipping away",
+    )
+    offer = Offer.objects.create(client=friend, text="caterer")
+    need = Need.objects.create(client=client, text="Needs a caterer")
+    Introduction.objects.create(
+        store=store,
+        offer=offer,
+        need=need,
+        offering_client=friend,
+        needing_client=client,
+        score=1.0,
+    )
+    Story.objects.create(
+        store=store, author=associate, happened_on=now.date(), what_happened="Delivered a hem"
+    )

@@ -14,6 +14,13 @@ stay the same (same count, last id and last change), so a burst of problems cost
 
 The action is due at once, the most urgent of all (score 1), and expires after two days: a
 recovery not made by then has missed its moment, though the problem itself stays open in care.
+An urgent problem's call is due at once even in the client's quiet hours: they reported it and
+are waiting (a broken-down car on a Saturday night).
+
+Who makes the call (extramile.care.rota.route_problem): an urgent problem reported while the store
+is closed goes to the associate on call, and the reason says so ("Reported at 22:05 on Saturday
+21 November, after closing; you are on call"); with nobody on call, to the store manager, and
+the reason says no one was. Otherwise the problem's owner, else the client's own associate.
 """
 
 from __future__ import annotations
@@ -27,8 +34,9 @@ from typing import Any
 import numpy as np
 from django.db.models import Count, Max, Q, QuerySet, Sum
 
-from extramile.accounts.models import Store
-from extramile.care.models import Problem, ProblemKind, ProblemStatus
+from extramile.accounts.models import Store, User
+from extramile.care.models import Problem, ProblemKind, ProblemStatus, Urgency
+from extramile.care.rota import route_problem
 from extramile.catalog.models import Product, ProductStatus
 from extramile.engine.complements import BasketMatrix, Complement
 from extramile.moments.candidates import Candidate, ShownProduct
@@ -73,7 +81,14 @@ class Surprise:
 def on_event(event: Event, *, now: dt.datetime) -> list[Candidate]:
     """Propose an urgent recovery call, with a surprise learnt from the store's baskets."""
     problem = problem_for_event(event)
-    if problem is None or problem.status != ProblemStatus.OPEN:
+    if problem is None:
+        return []
+    return candidates_for(problem, now=now)
+
+
+def candidates_for(problem: Problem, *, now: dt.datetime) -> list[Candidate]:
+    """Propose the recovery call of a problem not resolved yet, routed to who should answer it."""
+    if problem.status == ProblemStatus.RESOLVED:
         return []
     client = problem.client
     items = _items(problem)
@@ -87,6 +102,18 @@ def on_event(event: Event, *, now: dt.datetime) -> list[Candidate]:
     if surprise is not None:
         reason += " — " + _surprise_sentence(surprise, item, currency=problem.store.currency)
     reason += "."
+    routing = route_problem(
+        problem, now=now, when=clock_time(problem.reported_at, store_zone(problem.store))
+    )
+    if routing.why:
+        reason = f"{routing.why}. {sentence(reason)}"
+    evidence = _evidence(problem, surprise)
+    evidence["routing"] = {
+        "urgency": problem.urgency,
+        "out_of_hours": routing.out_of_hours,
+        "on_call": routing.on_call,
+        "to": routing.associate.username if routing.associate else None,
+    }
     return [
         Candidate(
             kind=ActionKind.SERVICE_RECOVERY,
@@ -96,13 +123,14 @@ def on_event(event: Event, *, now: dt.datetime) -> list[Candidate]:
             due_at=now,
             expires_at=now + EXPIRES_AFTER,
             score=SCORE,
-            evidence=_evidence(problem, surprise),
+            evidence=evidence,
             channel=ActionChannel.PHONE,
             draft=render_draft(
                 ActionKind.SERVICE_RECOVERY,
                 {
                     "client_first": name,
-                    "associate_first": associate_first_name(client),
+                    "associate_first": _caller_first_name(routing.associate)
+                    or associate_first_name(client),
                     "store_name": problem.store.name,
                     "headline": words["headline"],
                     "opening": words["opening"],
@@ -113,8 +141,14 @@ def on_event(event: Event, *, now: dt.datetime) -> list[Candidate]:
             products=[ShownProduct(item, note="The item involved")] if item else [],
             surprise=surprise.product if surprise else None,
             surprise_note=_surprise_note(surprise, problem.store.currency) if surprise else "",
+            associate=routing.associate,
+            urgent=problem.urgency == Urgency.URGENT,
         )
     ]
+
+
+def _caller_first_name(user: User | None) -> str:
+    return (user.first_name or user.get_username()) if user is not None else ""
 
 
 def _items(problem: Problem) -> list[Product]:
@@ -283,6 +317,9 @@ def _evidence(problem: Problem, surprise: Surprise | None) -> dict[str, Any]:
             "kind": problem.kind,
             "description": problem.description,
             "reported_at": problem.reported_at.isoformat(),
+            "urgency": problem.urgency,
+            "promised_by": problem.promised_by.isoformat() if problem.promised_by else None,
+            "owner": problem.owner.username if problem.owner else None,
             "ref": problem.external_ref,
             "order_ref": problem.order.external_ref if problem.order else None,
             "product_id": problem.product_id,

@@ -240,7 +240,7 @@ def test_root_and_login_lead_to_today_with_today_first_in_the_menu(web_as, assoc
     # then
     assert (root.status_code, root.url) == (302, "/today/")
     nav = re.search(r'<nav aria-label="Main">(.*?)</nav>', html, re.S).group(1)
-    assert re.findall(r">(\w+)</a>", nav) == ["Today", "Clients"]
+    assert re.findall(r">(\w+)</a>", nav)[:2] == ["Today", "Clients"]
 
 
 @pytest.mark.django_db
@@ -551,6 +551,7 @@ def test_every_form_on_the_action_page_carries_a_csrf_token(web_as, associate_a,
     base = f"/today/{full_action.pk}"
     assert targets == [
         "/logout/",
+        f"/problems/promises/action/{full_action.pk}/",
         f"{base}/send/",
         f"{base}/call/",
         f"{base}/snooze/",
