@@ -18,6 +18,8 @@ USAGE = """usage: extramile COMMAND [ARGS]
   stats --json                counts of stores, staff, clients, products, variants, orders, lines
   createuser USERNAME         add a member of staff (--role, --store, --password)
   createtoken USERNAME        issue an API token for a member of staff
+  associates list [--json]    each associate's store, state (active/away/deactivated), clients
+  associates deactivate USER  deactivate; hand each client to a colleague (--to USERNAME)
   evaluate TASK --dataset D   models beside baselines on public data (docs/evaluation.md)
   worker [--beat]             run a Celery worker (needs CELERY_BROKER_URL); --beat: periodic too
 

@@ -18,7 +18,7 @@ from django.db import transaction
 from django.db.models import Q
 from tqdm import tqdm
 
-from extramile.accounts.models import Store, User
+from extramile.accounts.models import Absence, Store, User
 from extramile.catalog.models import Photo, Product, Stock, Variant
 from extramile.clients.models import (
     Client,
@@ -46,6 +46,7 @@ from extramile.demo.generator import (
 from extramile.demo.photos import draw_product_photo
 from extramile.demo.story_events import record_story_events
 from extramile.orders.models import Order, OrderLine, Refund
+from extramile.programs.models import Story
 
 DEFAULT_SEED = 2026
 DEFAULT_CLIENTS = 500
@@ -203,7 +204,11 @@ def reset_demo() -> None:
     products = Product.objects.filter(external_ref__startswith=PRODUCT_REF_PREFIX)
     product_ids = list(products.values_list("id", flat=True))
     products.delete()
-    User.objects.filter(Q(username__in=DEMO_USERNAMES) | Q(store__in=stores)).delete()
+    staff = User.objects.filter(Q(username__in=DEMO_USERNAMES) | Q(store__in=stores))
+    # Records that keep a member of staff (a story's author, an absence's backup) go first.
+    Story.objects.filter(Q(store__in=stores) | Q(author__in=staff)).delete()
+    Absence.objects.filter(Q(user__in=staff) | Q(backup__in=staff)).delete()
+    staff.delete()
     stores.delete()
     Tag.objects.filter(clients__isnull=True).filter(
         Q(name__startswith="story:") | Q(name__in=["left-behind", "urgent"])

@@ -1,3 +1,1 @@
-"""insight models."""
-
-from django.db import models  # noqa: F401
+"""Insight keeps no tables of its own: it reads actions, orders and attributions."""

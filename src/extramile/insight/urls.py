@@ -1,6 +1,11 @@
-"""Pages of insight."""
+"""Pages of insight: the dashboard and a CSV file of each of its tables."""
 
-from django.urls import URLPattern
+from django.urls import path
+
+from extramile.insight import views
 
 app_name = "insight"
-urlpatterns: list[URLPattern] = []
+urlpatterns = [
+    path("", views.dashboard, name="dashboard"),
+    path("<slug:table>.csv", views.export_csv, name="csv"),
+]

@@ -9,3 +9,12 @@ class LoyaltyConfig(AppConfig):
     name = "extramile.loyalty"
     label = "loyalty"
     verbose_name = "Loyalty, referrals and introductions"
+
+    def ready(self) -> None:
+        """Show surveys and referrals on the client's shared timeline."""
+        from extramile.clients.services import TIMELINE_SOURCES
+        from extramile.loyalty.services import referral_timeline, survey_timeline
+
+        for source in (survey_timeline, referral_timeline):
+            if source not in TIMELINE_SOURCES:
+                TIMELINE_SOURCES.append(source)
