@@ -117,6 +117,8 @@ def _past_contacts(store: Store, *, rng: random.Random, now: dt.datetime) -> Non
             ]
             if placed < now and fitting:
                 variant = rng.choice(fitting)
+                price = variant.effective_price
+                assert price is not None  # the query keeps priced products only
                 bought.append(variant)
                 orders.append(
                     Order(
@@ -127,7 +129,7 @@ def _past_contacts(store: Store, *, rng: random.Random, now: dt.datetime) -> Non
                         channel=OrderChannel.STORE,
                         status=OrderStatus.FULFILLED,
                         currency=store.currency,
-                        total=variant.product.price,
+                        total=price,
                         placed_at=placed,
                         fulfilled_at=placed,
                         note="demo: a simulated purchase after a contact (insight demo data)",
@@ -143,7 +145,7 @@ def _past_contacts(store: Store, *, rng: random.Random, now: dt.datetime) -> Non
                 product=variant.product,
                 title=variant.product.title,
                 quantity=1,
-                unit_price=variant.product.price,
+                unit_price=order.total,
             )
             for order, variant in zip(orders, bought, strict=True)
         ],

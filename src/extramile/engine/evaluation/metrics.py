@@ -54,7 +54,7 @@ def top_k(scores: np.ndarray, k: int) -> np.ndarray:
     tied = scores == kth
     room = k - above.sum(axis=1, keepdims=True)
     keep = above | (tied & (np.cumsum(tied, axis=1) <= room))
-    rows, columns = np.nonzero(keep)  # k per row, rows in order, columns ascending
+    _rows, columns = np.nonzero(keep)  # k per row, rows in order, columns ascending
     chosen = columns.reshape(scores.shape[0], k)
     picked = np.take_along_axis(scores, chosen, axis=1)
     order = np.lexsort((chosen, -picked), axis=1)
