@@ -185,6 +185,11 @@ def test_s2_when_walter_leaves_every_client_is_handed_over_with_a_brief(store, w
     html = today.content.decode()
     assert "Handover from Walter Kessler" in html
     assert "Men/Suits: 40R" in html
+    # told once: in the brief's card, not again in the readable evidence under "Why"
+    why = html[html.index('id="why"') : html.index('class="raw"')]
+    assert "40R" not in why
+    assert "Harrow" not in why
+    assert "Handed over at" in why
 
     # and deactivating again changes nothing
     again = http.post("/staff/walter/deactivate/", follow=True)

@@ -41,6 +41,8 @@ from extramile.outreach.models import AuditEntry, Message
 from extramile.outreach.services import SendRefused, send_action_message
 
 LAST_ORDERS = 3
+# What the handover card above the reason shows; the evidence list leaves these out.
+BRIEF_CARD = frozenset({"brief", "previous_associate", "why_you"})
 
 
 class HtmxHttpRequest(HttpRequest):
@@ -218,8 +220,14 @@ class ActionPage:
 
     @cached_property
     def evidence(self) -> list[tuple[str, str]]:
-        """The data behind the reason, as lines a person reads."""
-        return readable_evidence(self.action.evidence, zone=self.zone)
+        """The data behind the reason, as lines a person reads.
+
+        A handover's brief has its own card above the reason, so it is not told twice here.
+        """
+        evidence = self.action.evidence
+        if self.action.kind == ActionKind.HANDOVER and isinstance(evidence, dict):
+            evidence = {key: value for key, value in evidence.items() if key not in BRIEF_CARD}
+        return readable_evidence(evidence, zone=self.zone)
 
     @cached_property
     def evidence_json(self) -> str:
