@@ -4,8 +4,10 @@ Every route needs a bearer token (see extramile.api); what a token may see is de
 extramile.accounts.access.scope_to_user, so another store's client answers 404 and never shows
 in a list. Associates and managers create clients only in their own store: a body naming
 another store is refused with 403 (not silently moved), so an integrator notices the mistake.
-An associate who creates a client without naming a primary associate becomes it. The store of
-an existing client is not changed through the API.
+An associate who creates a client without naming a primary associate becomes it. A new client
+may name who sent them (`referred_by`, read as extramile.loyalty.services.find_referrer reads
+it): the referral is recorded with the client, and the referrer gets a thank-you action. The
+store of an existing client is not changed through the API.
 """
 
 import datetime as dt
@@ -34,6 +36,8 @@ from extramile.api_support import (
 )
 from extramile.clients import services
 from extramile.clients.models import Channel, Client, ClientStatus, Consent
+from extramile.loyalty.models import ReferralSource
+from extramile.loyalty.services import find_referrer, record_referral
 
 router = Router(tags=["clients"])
 
@@ -163,6 +167,13 @@ class ClientIn(Schema):
     consents: dict[Channel, bool] = Field(
         default_factory=dict, description='Consent given now, per channel: {"email": true}.'
     )
+    referred_by: str | None = Field(
+        None,
+        max_length=200,
+        description="The client of the same store who sent them, as on the profile's referral "
+        "form: a name, an email, a phone or #id (extramile's id). They get a thank-you action. "
+        "A name that matches no client, or several, is refused (422) and nothing is created.",
+    )
 
 
 NOT_NULL_FIELDS = ("first_name", "last_name", "email", "phone", "address", "language")
@@ -230,6 +241,22 @@ def _associate_named(username: str | None) -> User | None:
     if associate is None:
         raise field_error("primary_associate", f"No active member of staff {username!r}.")
     return associate
+
+
+def _referrer_named(store: Store, said: str | None) -> Client | None:
+    if said is None or not said.strip():
+        return None
+    try:
+        return find_referrer(store, said)
+    except ValidationError as exc:
+        raise field_error("referred_by", " ".join(exc.messages)) from exc
+
+
+def _record_referral(*, referrer: Client, referred: Client, by: User) -> None:
+    try:
+        record_referral(referrer=referrer, referred=referred, source=ReferralSource.API, by=by)
+    except ValidationError as exc:
+        raise ValidationError({"referred_by": exc.messages}) from exc
 
 
 def _store_for_new_client(user: User, code: str | None) -> Store:
@@ -302,6 +329,7 @@ def create_client(request: Any, payload: ClientIn) -> Status[Client]:
         associate = _associate_named(payload.primary_associate)
     else:
         associate = user if user.role == Role.ASSOCIATE else None
+    referrer = _referrer_named(store, payload.referred_by)
     try:
         with transaction.atomic():
             client = services.create_client(
@@ -318,6 +346,8 @@ def create_client(request: Any, payload: ClientIn) -> Status[Client]:
             )
             services.set_tags(client, _tag_names(payload.tags))
             _record_consents(client, payload.consents, by=user)
+            if referrer is not None:
+                _record_referral(referrer=referrer, referred=client, by=user)
     except ValidationError as exc:
         raise_field_errors(exc)
     return Status(201, _visible_client(user, client.pk))

@@ -20,6 +20,7 @@ from extramile.clients.models import (
     PreferenceSource,
     Tag,
 )
+from extramile.loyalty.services import find_referrer
 
 EDITABLE_STATUSES = [(s.value, s.label) for s in ClientStatus if s != ClientStatus.MERGED]
 MONTHS = [
@@ -142,6 +143,42 @@ class ClientForm(ContactFieldsMixin):
         if store is not None and associate is not None and associate.store_id != store.pk:
             self.add_error("primary_associate", f"{associate.display_name} works elsewhere.")
         return data
+
+
+class NewClientForm(ClientForm):
+    """The new-client page: the main fields and, optionally, the client who sent them.
+
+    `referred_by` is read as on the profile's referral form (a name, an email, a phone or
+    #number) and checked before anything is created; cleaned, it is the client it names.
+    """
+
+    referred_by = forms.CharField(
+        required=False,
+        max_length=200,
+        label="Referred by",
+        help_text="The client who sent them: a name, email, phone or #number. "
+        "They will get a thank-you from their associate.",
+        widget=forms.TextInput(attrs={"placeholder": "Name, email, phone or #number"}),
+    )
+    field_order = [*ClientForm.field_order, "referred_by"]
+
+    def __init__(self, *args: Any, store: Store | None, stores: Any = None, **kwargs: Any) -> None:
+        """Look the referrer up in the user's store, or in the one an admin picks."""
+        super().__init__(*args, store=store, stores=stores, **kwargs)
+        self.home_store = store
+
+    def clean_referred_by(self) -> Client | None:
+        """Return the one client of the new client's store that the words name, or say why not."""
+        said = self.cleaned_data["referred_by"].strip()
+        if not said:
+            return None
+        store = self.cleaned_data.get("store") if "store" in self.fields else self.home_store
+        if store is None:
+            return None  # the store field says what is wrong
+        try:
+            return find_referrer(store, said)
+        except ValidationError as exc:
+            raise ValidationError(exc.messages) from exc
 
 
 class ContactForm(ContactFieldsMixin):

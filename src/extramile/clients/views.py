@@ -13,6 +13,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
+from django.db import transaction
 from django.db.models import BooleanField, Manager, Max, Model, OuterRef, Q, QuerySet, Subquery
 from django.forms import ChoiceField, Form
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
@@ -35,6 +36,8 @@ from extramile.clients.models import (
     Preference,
     Size,
 )
+from extramile.loyalty.models import ReferralSource
+from extramile.loyalty.services import record_referral
 
 PAGE_SIZE = 50
 
@@ -470,6 +473,14 @@ def _main_fields(data: dict[str, Any]) -> dict[str, Any]:
     return fields
 
 
+def _record_referral(*, referrer: Client, referred: Client, by: User) -> None:
+    """Record who sent a client just added; a refusal is reported on the referred_by field."""
+    try:
+        record_referral(referrer=referrer, referred=referred, source=ReferralSource.PROFILE, by=by)
+    except ValidationError as exc:
+        raise ValidationError({"referred_by": exc.messages}) from exc
+
+
 @login_required
 def new_client(request: HttpRequest) -> HttpResponse:
     """Create a client in the user's store; an admin picks the store."""
@@ -477,17 +488,24 @@ def new_client(request: HttpRequest) -> HttpResponse:
     stores = Store.objects.all() if user.is_admin else None
     if not user.is_admin and user.store is None:
         raise Http404
-    form = forms.ClientForm(request.POST or None, store=user.store, stores=stores)
+    form = forms.NewClientForm(request.POST or None, store=user.store, stores=stores)
     if request.method == "POST" and form.is_valid():
         store = form.cleaned_data.get("store") or user.store
         if store is None or not can_access_store(user, store.pk):
             raise Http404
+        referrer: Client | None = form.cleaned_data["referred_by"]
         try:
-            client = services.create_client(store=store, **_main_fields(form.cleaned_data))
+            with transaction.atomic():
+                client = services.create_client(store=store, **_main_fields(form.cleaned_data))
+                if referrer is not None:
+                    _record_referral(referrer=referrer, referred=client, by=user)
         except ValidationError as exc:
             _add_service_errors(form, exc)
         else:
-            messages.success(request, f"{client} added.")
+            added = f"{client} added"
+            if referrer is not None:
+                added += f", sent to us by {referrer.full_name or referrer}"
+            messages.success(request, f"{added}.")
             return redirect("clients:profile", pk=client.pk)
     status = 400 if request.method == "POST" else 200
     return render(

@@ -213,6 +213,27 @@ def _apply_client(event: Event) -> None:
             client.external_ref = ref
             client.save(update_fields=["external_ref", "updated_at"])
     _client_details(event, client, data)
+    if "referred_by" in data:
+        _record_referral(event, store=store, referred=client, said=data["referred_by"])
+
+
+def _record_referral(event: Event, *, store: Store, referred: Client, said: dict[str, Any]) -> None:
+    """Record who sent the client; the same referrer again changes nothing."""
+    # Imported here: loyalty's services record events, so they import this module's caller.
+    from extramile.loyalty.models import ReferralSource
+    from extramile.loyalty.services import record_referral
+
+    path = "data.client.referred_by"
+    referrer = _client_for(store, said, path=path)
+    try:
+        record_referral(
+            referrer=referrer,
+            referred=referred,
+            source=ReferralSource.EVENT,
+            now=event.occurred_at,
+        )
+    except ValidationError as exc:
+        raise EventApplyError(path, " ".join(exc.messages)) from exc
 
 
 def _service(call: Callable[[], Client]) -> Client:

@@ -1,9 +1,10 @@
 """Referral thanks: the client who sent us someone is thanked, once, by their associate.
 
-Made when a referral is recorded (extramile.loyalty.services.record_referral: the profile, the
-API), not by the sweep. A thank-you answers something the client did, so it is a service
-contact: never capped or held out. Due the client's next local morning, expiring after two
-weeks; one per referral ("referral_thanks:<referral>"), so recording it again adds nothing.
+Made when a referral is recorded (extramile.loyalty.services.record_referral: the new-client
+form, the profile, the API, a client.upserted event), not by the sweep. A thank-you answers
+something the client did, so it is a service contact: never capped or held out. Due the client's
+next local morning, expiring after two weeks; one per referral ("referral_thanks:<referral>"),
+so recording it again adds nothing.
 """
 
 from __future__ import annotations
