@@ -1,10 +1,14 @@
-"""The browser of the end-to-end tests: Debian's Chromium driven by Playwright, phone-sized."""
+"""The browser of the end-to-end tests: Debian's Chromium driven by Playwright, phone-sized.
+
+Also what the browser tests share: where their screenshots go, signing in, a phone-wide shot.
+"""
 
 from __future__ import annotations
 
 import os
 import shutil
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
@@ -12,6 +16,40 @@ import pytest
 from extramile.outreach.tests.conftest import smtp_server, smtp_settings  # noqa: F401
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+# The password of every member of staff the browser tests sign in as.
+PASSWORD = "a long passphrase 9"
+REPO = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture
+def screenshots(tmp_path: Path) -> Path:
+    """Where the screenshots go: docs/screenshots/ when EXTRAMILE_SCREENSHOTS is set."""
+    folder = REPO / "docs" / "screenshots" if os.environ.get("EXTRAMILE_SCREENSHOTS") else tmp_path
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder
+
+
+def sign_in(page, live_server, username: str) -> None:
+    """Sign in afresh as `username` (with PASSWORD) and land on Today."""
+    page.context.clear_cookies()
+    page.goto(f"{live_server.url}/login/")
+    page.fill("#id_username", username)
+    page.fill("#id_password", PASSWORD)
+    page.click("button[type=submit]")
+    page.wait_for_url(f"{live_server.url}/today/")
+
+
+def phone_shot(page, path) -> None:
+    """The whole page, cut to the phone's width (a crowded top bar may overflow it).
+
+    From the top: a page scrolled down (as a reload leaves it) would show its sticky top bar
+    in the middle of the shot.
+    """
+    page.evaluate("window.scrollTo(0, 0)")
+    height = page.evaluate("document.documentElement.scrollHeight")
+    page.screenshot(
+        path=str(path), full_page=True, clip={"x": 0, "y": 0, "width": 390, "height": height}
+    )
 
 
 @pytest.fixture

@@ -15,7 +15,8 @@ from PIL import Image
 from extramile.accounts.models import Role
 from extramile.clients.services import add_note, record_consent
 from extramile.moments.models import Action, ActionKind
-from tests.e2e.test_today_browser import PASSWORD, midday_zone, screenshots  # noqa: F401
+from tests.e2e.conftest import PASSWORD, phone_shot, sign_in
+from tests.e2e.test_today_browser import midday_zone
 from tests.factories import (
     ClientFactory,
     ImportantDateFactory,
@@ -86,29 +87,12 @@ def walters_book() -> dict:
     return {"store": store, "edmund": edmund, **people}
 
 
-def phone_shot(page, path) -> None:
-    """The whole page, cut to the phone's width (a crowded top bar may overflow it)."""
-    height = page.evaluate("document.documentElement.scrollHeight")
-    page.screenshot(
-        path=str(path), full_page=True, clip={"x": 0, "y": 0, "width": 390, "height": height}
-    )
-
-
-def sign_in(page, live_server, username: str) -> None:
-    page.context.clear_cookies()
-    page.goto(f"{live_server.url}/login/")
-    page.fill("#id_username", username)
-    page.fill("#id_password", PASSWORD)
-    page.click("button[type=submit]")
-    page.wait_for_url(f"{live_server.url}/today/")
-
-
 def test_manager_deactivates_walter_and_sofia_sees_the_handover_with_its_brief(
-    live_server, browser_page, request
+    live_server, browser_page, screenshots
 ):
     # given
     page = browser_page
-    shots = request.getfixturevalue("screenshots")
+    shots = screenshots
     scene = walters_book()
 
     # when: Margaret opens Staff and asks to deactivate Walter

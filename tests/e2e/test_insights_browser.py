@@ -15,7 +15,6 @@ from django.utils import timezone
 
 from extramile.accounts.models import Role
 from extramile.moments.attribution import attribute_orders
-from tests.e2e.test_today_browser import screenshots  # noqa: F401 - the shared fixture
 from tests.factories import ActionFactory, ClientFactory, OrderFactory, StoreFactory, UserFactory
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -63,7 +62,7 @@ def a_season_of_contacts() -> None:
     attribute_orders(now=now)
 
 
-def test_a_manager_reads_the_lift_and_downloads_it_as_csv(live_server, browser_page, screenshots):  # noqa: F811
+def test_a_manager_reads_the_lift_and_downloads_it_as_csv(live_server, browser_page, screenshots):
     # given
     page = browser_page
     a_season_of_contacts()

@@ -6,8 +6,6 @@ With EXTRAMILE_SCREENSHOTS set, the screenshots are written to docs/screenshots/
 from __future__ import annotations
 
 import datetime as dt
-import os
-from pathlib import Path
 
 import pytest
 from django.utils import timezone
@@ -16,28 +14,10 @@ from extramile.accounts.models import Role
 from extramile.clients.services import add_need
 from extramile.programs import services
 from extramile.programs.models import Introduction, IntroductionState, Story
+from tests.e2e.conftest import PASSWORD, sign_in
 from tests.factories import ClientFactory, StoreFactory, UserFactory
 
 pytestmark = pytest.mark.django_db(transaction=True)
-
-PASSWORD = "a long passphrase 9"
-REPO = Path(__file__).resolve().parents[2]
-
-
-@pytest.fixture
-def screenshots(tmp_path: Path) -> Path:
-    """Where the screenshots go: docs/screenshots/ when EXTRAMILE_SCREENSHOTS is set."""
-    folder = REPO / "docs" / "screenshots" if os.environ.get("EXTRAMILE_SCREENSHOTS") else tmp_path
-    folder.mkdir(parents=True, exist_ok=True)
-    return folder
-
-
-def log_in(page, live_server, username: str) -> None:
-    page.goto(f"{live_server.url}/login/")
-    page.fill("#id_username", username)
-    page.fill("#id_password", PASSWORD)
-    page.click("button[type=submit]")
-    page.wait_for_url(f"{live_server.url}/today/")
 
 
 def test_an_associate_records_both_answers_and_makes_the_introduction(
@@ -55,7 +35,7 @@ def test_an_associate_records_both_answers_and_makes_the_introduction(
     intro = Introduction.objects.get()
     row = f"#introduction-{intro.pk}"
     page = browser_page
-    log_in(page, live_server, "sofia")
+    sign_in(page, live_server, "sofia")
 
     # when she opens Introductions and records Ben's yes, then Olivia's
     page.goto(f"{live_server.url}/introductions/")
@@ -93,14 +73,14 @@ def test_a_manager_recognises_a_story_and_the_author_sees_it(
     )
     page = browser_page
     # when Margaret recognises it
-    log_in(page, live_server, "margaret")
+    sign_in(page, live_server, "margaret")
     page.goto(f"{live_server.url}/stories/")
     page.fill(f"#story-{story.pk} input[name=note]", "This is who we are.")
     page.click(f"#story-{story.pk} button[type=submit]")
     page.wait_for_selector(f"#story-{story.pk} .recognition")
     # then Sofia sees it at the top of her stories
     page.context.clear_cookies()
-    log_in(page, live_server, "sofia")
+    sign_in(page, live_server, "sofia")
     page.goto(f"{live_server.url}/stories/")
     page.screenshot(path=str(screenshots / "stories.png"), full_page=True)
     assert "This is who we are." in page.inner_text(".recognised-mine")

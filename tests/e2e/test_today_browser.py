@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
-import os
 import threading
 import time
 from collections.abc import Iterator
@@ -30,6 +29,7 @@ from extramile.demo.photos import draw_product_photo
 from extramile.moments.models import ActionProduct, ActionState
 from extramile.outreach.models import Message, MessageStatus
 from extramile.outreach.tests.conftest import SmtpServer
+from tests.e2e.conftest import PASSWORD
 from tests.factories import (
     ActionFactory,
     ClientFactory,
@@ -41,9 +41,6 @@ from tests.factories import (
 )
 
 pytestmark = pytest.mark.django_db(transaction=True)
-
-PASSWORD = "a long passphrase 9"
-REPO = Path(__file__).resolve().parents[2]
 
 
 def midday_zone() -> str:
@@ -78,14 +75,6 @@ def photo_server(tmp_path: Path) -> Iterator[str]:
     finally:
         server.shutdown()
         server.server_close()
-
-
-@pytest.fixture
-def screenshots(tmp_path: Path) -> Path:
-    """Where the screenshots go: docs/screenshots/ when EXTRAMILE_SCREENSHOTS is set."""
-    folder = REPO / "docs" / "screenshots" if os.environ.get("EXTRAMILE_SCREENSHOTS") else tmp_path
-    folder.mkdir(parents=True, exist_ok=True)
-    return folder
 
 
 def a_morning_in_the_store(photos: str) -> dict[str, Any]:
