@@ -52,6 +52,7 @@ from extramile.engine.allocation import (
 )
 
 PSEUDO_LINES = 1e-3  # credited to every category, so one never sold before stays possible
+MIX_BYTES = 512 * 1024  # rows mixed at a time in `mix_early`: half of a 1 MiB L2 cache
 
 
 @dataclass(frozen=True)
@@ -509,7 +510,17 @@ def _pairs_within(
 
 
 def mix_early(scores: np.ndarray, early_share: np.ndarray, weight: float) -> None:
-    """Turn cold log scores into warm ones in place: log(w x early + (1 - w) x softmax)."""
+    """Turn cold log scores into warm ones in place: log(w x early + (1 - w) x softmax).
+
+    A few rows at a time, so that the eight passes over them run in the core's cache rather
+    than over a whole block in memory (each row's numbers are the same either way).
+    """
+    rows = max(1, MIX_BYTES // max(1, scores.shape[1] * scores.itemsize))
+    for start in range(0, scores.shape[0], rows):
+        _mix_rows(scores[start : start + rows], early_share, weight)
+
+
+def _mix_rows(scores: np.ndarray, early_share: np.ndarray, weight: float) -> None:
     scores -= scores.max(axis=1, keepdims=True)
     # Below e^-40 a product is nothing beside the best; the floor also keeps exp away from
     # subnormal numbers, which are many times slower.

@@ -16,6 +16,7 @@ from extramile.engine.arrivals import (
     TasteProfiles,
     due_for_message,
     match_arrivals,
+    mix_early,
     stated_taste,
     top_products,
 )
@@ -387,3 +388,19 @@ def test_ta_feng_february_reproduces_the_first_week_popularity_anchor():
     assert task.new.size == 1270
     assert task.clients.size == 2450
     assert recall == pytest.approx(0.3068, abs=5e-5)
+
+
+def test_mix_early_gives_each_row_a_mixture_in_log_space_whatever_the_block_size():
+    rng = np.random.default_rng(7)
+    cold = (rng.normal(size=(1500, 300)) * 4).astype(np.float32)  # more rows than one pass takes
+    early = rng.random(300).astype(np.float32)
+    early /= early.sum()
+    block = cold.copy()
+    mix_early(block, early, 0.25)
+    softmax = np.exp(cold.astype(np.float64) - cold.max(axis=1, keepdims=True))
+    softmax /= softmax.sum(axis=1, keepdims=True)
+    expected = np.log(0.25 * early + 0.75 * softmax)
+    np.testing.assert_allclose(block, expected, rtol=1e-5, atol=1e-5)
+    one_row = cold[1234:1235].copy()
+    mix_early(one_row, early, 0.25)
+    np.testing.assert_array_equal(one_row[0], block[1234])
