@@ -15,6 +15,7 @@ urlpatterns = [
     path("", RedirectView.as_view(pattern_name="moments:today", permanent=False)),
     path("", include("extramile.accounts.urls")),
     path("today/", include("extramile.moments.urls")),
+    path("arrivals/", include("extramile.moments.arrivals_urls")),
     path("staff/", include("extramile.accounts.staff_urls")),
     path("clients/", include("extramile.clients.urls")),
     path("problems/", include("extramile.care.urls")),
