@@ -111,7 +111,7 @@ class Purchases:
 class ArrivalWeights:
     """The weights of the score (see the module's docstring), chosen on Ta-Feng's Dec. and Jan."""
 
-    half_life_days: float = 60.0
+    half_life_days: float = 120.0
     smoothing: float = 50.0  # lines borrowed from the parent category at each level
     affinity: float = 0.5  # per tag: log(1 + the client's lines with it)
     popularity: float = 0.1  # per tag: log(1 + everyone's lines with it)

@@ -17,6 +17,7 @@ TASKS = {
     "next-purchase": ("next_purchase", ("ta-feng",)),
     "timing": ("timing", ("cdnow", "cdnow-full")),
     "complements": ("complements", ("ta-feng",)),
+    "tune-arrivals": ("tune_arrivals", ("ta-feng",)),
 }
 
 
