@@ -23,7 +23,8 @@ class LiftBar:
     """One kind's bar: the difference in points from zero, and its 95% interval as a whisker."""
 
     label: str
-    text: str
+    text: str  # the difference, its interval and the group sizes: the bar's title
+    short: str  # the difference alone: the visible label, which must fit beside the bar
     y: float
     bar_x: float
     bar_width: float
@@ -78,6 +79,7 @@ def lift_chart(rows: list[LiftRow]) -> LiftChart | None:
                     f"{_points(conversion.high)}; {row.treated.n} contacted, "
                     f"{row.control.n} held out)"
                 ),
+                short=_points(conversion.estimate),
                 y=top,
                 bar_x=min(zero, end),
                 bar_width=max(1.0, abs(end - zero)),
