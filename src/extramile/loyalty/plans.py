@@ -56,6 +56,7 @@ from extramile.moments.detectors.calendar_support import (
     zone_named,
 )
 from extramile.moments.detectors.gesture import PlannedGesture, candidate_for, key_for
+from extramile.moments.detectors.important_date import occasion_word
 from extramile.moments.detectors.service_calls import money, spoken_date
 from extramile.moments.detectors.service_recovery import suggest_surprise
 from extramile.moments.lifecycle import ACTIONABLE_STATES, complete_action
@@ -333,7 +334,7 @@ def gesture_ideas(client: Client, *, why: PlanWhy, now: dt.datetime) -> list[str
     for date in client.important_dates.all().order_by("month", "day"):
         day = next_occurrence(date.month, date.day, today=today)
         if (day - today).days <= DATE_AHEAD_DAYS:
-            what = date.label or date.get_kind_display().lower()
+            what = occasion_word(date.kind, date.label)
             ideas.append(
                 f"Their {what} is on {day:%A} {day.day} {day:%B}: send a handwritten card "
                 "a few days before."

@@ -226,9 +226,14 @@ def dates_ahead(
 
 def occasion_noun(date: DateAhead) -> str:
     """Name the occasion in a sentence: "birthday", "wedding anniversary", "son's graduation"."""
-    label = date.label
+    return occasion_word(date.kind, date.label)
+
+
+def occasion_word(kind: str, label: str) -> str:
+    """Name a date of this kind and label in a sentence, lower-case unless an acronym."""
+    label = label.strip()
     if not label:
-        return DEFAULT_NOUN.get(DateKind(date.kind), "special date")
+        return DEFAULT_NOUN.get(DateKind(kind), "special date")
     if len(label) > 1 and label[1].isupper():
         return label  # an acronym keeps its capitals
     return label[0].lower() + label[1:]

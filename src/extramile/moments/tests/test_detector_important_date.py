@@ -387,3 +387,19 @@ def test_on_the_demo_it_finds_the_birthdays_of_the_coming_week(demo):
     assert len({c.key for c in candidates}) == len(candidates)
     assert all(c.reason.endswith(".") and c.draft and c.subject for c in candidates)
     print(f"\nimportant_date.detect on the demo: {len(candidates)} candidates in {elapsed:.3f} s")
+
+
+@pytest.mark.parametrize(
+    ("kind", "label", "said"),
+    [
+        ("birthday", "", "birthday"),
+        ("birthday", "Birthday", "birthday"),
+        ("anniversary", "Wedding anniversary ", "wedding anniversary"),
+        ("other", "", "special date"),
+        ("other", "MBA graduation", "MBA graduation"),
+    ],
+)
+def test_a_date_is_named_in_lower_case_inside_a_sentence(kind, label, said):
+    from extramile.moments.detectors.important_date import occasion_word
+
+    assert occasion_word(kind, label) == said

@@ -48,8 +48,11 @@ def test_an_offer_matching_a_need_suggests_one_introduction_and_asks_both_sides(
     assert "on Monday 16 June" in ben_ask.reason
     # the ask's script never names the other client: nothing is shared before both agree
     assert "Olivia" not in ben_ask.draft
-    assert "One of our clients offers caterer" in ben_ask.draft
+    assert "One of our clients offers “caterer”" in ben_ask.draft
     assert "Ben" not in asks[1].draft
+    # and the other side hears only that someone needs what they offer, not who or what for
+    assert "One of our clients needs what you offer (“caterer”)" in asks[1].draft
+    assert party_need.text not in asks[1].draft
 
 
 def test_suggesting_again_and_a_second_engine_run_add_nothing(olivia, ben, party_need, sofia):
