@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 from dataclasses import dataclass, field
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -141,6 +142,17 @@ def team_board(store: Store, *, now: dt.datetime) -> list[TeamGroup]:
 
 EMPTY: tuple[Any, ...] = (None, "", [], {})
 NAME_KEYS = ("title", "name")
+# Kept for "All the data" but not read out: database ids, links the page already gives, and
+# the complements model's statistics (the reason says what they mean in words).
+INTERNAL_KEYS = frozenset(
+    {"id", "uid", "event", "page", "link", "support", "lift", "confidence", "baskets_with_item"}
+)
+CODE_WORDS = re.compile(r"^[a-z]+(?:_[a-z]+)+$")  # an enum value such as "left_behind"
+
+
+def _shown(key: Any, value: Any) -> bool:
+    name = str(key)
+    return value not in EMPTY and name not in INTERNAL_KEYS and not name.endswith(("_id", "_ids"))
 
 
 def readable_evidence(evidence: Any, *, zone: ZoneInfo) -> list[tuple[str, str]]:
@@ -155,7 +167,7 @@ def readable_evidence(evidence: Any, *, zone: ZoneInfo) -> list[tuple[str, str]]
     return sorted(
         (_label(key), _readable_value(value, zone, depth=0))
         for key, value in evidence.items()
-        if value not in EMPTY
+        if _shown(key, value)
     )
 
 
@@ -176,6 +188,8 @@ def _readable_value(value: Any, zone: ZoneInfo, *, depth: int) -> str:
         one_a_line = any(isinstance(item, dict) for item in value)
         return ("\n" if one_a_line else ", ").join(parts)
     if isinstance(value, str):
+        if CODE_WORDS.match(value):
+            return value.replace("_", " ")
         return _readable_time(value, zone) or value
     return str(value)
 
@@ -186,7 +200,7 @@ def _readable_record(record: dict[str, Any], zone: ZoneInfo, *, depth: int) -> s
         f"{_label(key).lower()}: {_readable_value(value, zone, depth=depth + 1)}"
         for key, value in sorted(record.items())
         if key not in NAME_KEYS
-        and value not in EMPTY
+        and _shown(key, value)
         # Inside a list, a record shows its plain fields only, so that it stays one line.
         and not (depth > 0 and isinstance(value, dict | list))
     ]

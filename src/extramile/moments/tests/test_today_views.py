@@ -975,3 +975,23 @@ def test_evidence_reads_as_sorted_lines_with_times_in_the_stores_zone():
     ]
     assert readable_evidence([], zone=ZoneInfo("UTC")) == []
     assert readable_evidence("a plain note", zone=ZoneInfo("UTC")) == [("Evidence", "a plain note")]
+
+
+def test_evidence_leaves_ids_links_and_model_statistics_to_all_the_data():
+    # given the evidence of a surprise and a problem, with database ids and the rule's figures
+    evidence = {
+        "problem_id": 12,
+        "kind": "left_behind",
+        "page": "/problems/12/",
+        "surprise": {"title": "Shoe care kit", "product_id": 44, "support": 0.01, "lift": 16.2},
+        "why": "promoter_to_grow",
+        "event": "evt-1",
+    }
+    # when
+    lines = readable_evidence(evidence, zone=ZoneInfo("UTC"))
+    # then a person reads the words; the ids and figures stay in the raw data
+    assert lines == [
+        ("Kind", "left behind"),
+        ("Surprise", "Shoe care kit"),
+        ("Why", "promoter to grow"),
+    ]
