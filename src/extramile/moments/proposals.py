@@ -205,14 +205,26 @@ def _propose_one(candidate: Candidate, *, facts: BatchFacts, now: dt.datetime) -
     if not candidate.urgent:
         due = next_allowed_time(client, due, rules)
     expires = _keep_expiry_after_due(candidate.expires_at, original_due=candidate.due_at, due=due)
+    associate = _resolve_associate(candidate, client, purpose=purpose, due=due, facts=facts)
+    primary = client.primary_associate
+    covering = (
+        primary
+        if candidate.associate is None
+        and primary is not None
+        and associate is not None
+        and associate.pk != primary.pk
+        and _is_active(primary)
+        else None
+    )
     draft = _Draft(
         candidate=candidate,
         client=client,
         purpose=purpose,
-        associate=_resolve_associate(candidate, client, purpose=purpose, due=due, facts=facts),
+        associate=associate,
         due=due,
         expires=expires,
         now=now,
+        covering_for=covering,
     )
 
     if marketing and facts.has_open_problem(client):
@@ -281,6 +293,19 @@ class _Draft:
     now: dt.datetime
     channel: str = ""
     holdout_draw: float | None = None
+    covering_for: User | None = None  # the primary associate, away, whom `associate` covers for
+
+    @property
+    def reason(self) -> str:
+        """The candidate's reason, and who is covering for whom when the associate is away."""
+        away = self.covering_for
+        if away is None:
+            return self.candidate.reason
+        name = away.first_name or away.get_username()
+        return (
+            f"{self.candidate.reason} {name} is away and you are covering: "
+            f"the draft is written as {name}; say you are covering, and sign as yourself."
+        )
 
     @property
     def priority(self) -> float:
@@ -305,7 +330,7 @@ class _Draft:
             client=self.client,
             kind=candidate.kind,
             purpose=self.purpose,
-            reason=candidate.reason,
+            reason=self.reason,
             evidence=candidate.evidence,
             reasons=[self.entry()],
             due_at=self.due,

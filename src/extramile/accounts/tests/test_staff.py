@@ -135,6 +135,12 @@ def test_while_away_service_actions_go_to_the_backup_and_marketing_stays(store, 
     assert owners["service_recovery"] == "oncall"
     assert owners.get("important_date", "walter") == "walter"
     assert [a.associate.username for a in later.created] == ["walter"]
+    # and Sofia's action says whom she covers for; Walter's own and the on-call one do not
+    reasons = {a.kind: a.reason for a in [*result.created, *result.held_out]}
+    covering = "Walter is away and you are covering"
+    assert covering in reasons["order_check_in"]
+    assert covering not in reasons["service_recovery"]
+    assert covering not in later.created[0].reason
 
 
 def test_a_deactivated_backup_does_not_take_the_actions(store, walter, sofia):
