@@ -11,7 +11,7 @@ from zoneinfo import ZoneInfo
 from django.db.models import Q, QuerySet
 
 from extramile.accounts.access import scope_to_user
-from extramile.accounts.models import Role, Store, User
+from extramile.accounts.models import Absence, Role, Store, User
 from extramile.care.models import Promise
 from extramile.moments.models import Action, ActionState
 
@@ -115,6 +115,7 @@ class TeamGroup:
 
     associate: User | None
     day: DayList
+    away: Absence | None = None  # the absence covering today, with its backup
 
 
 def team_board(store: Store, *, now: dt.datetime) -> list[TeamGroup]:
@@ -136,6 +137,14 @@ def team_board(store: Store, *, now: dt.datetime) -> list[TeamGroup]:
     for associate_id in done:
         if associate_id in groups:
             groups[associate_id].day.done_today += 1
+    today = now.astimezone(zone).date()
+    absent = Absence.objects.filter(
+        user_id__in=[pk for pk in groups if pk is not None],
+        starts_on__lte=today,
+        ends_on__gte=today,
+    ).select_related("backup")
+    for absence in absent.order_by("starts_on", "id"):
+        groups[absence.user_id].away = absence
     # Unassigned actions come last, since someone has to pick them up.
     return sorted(groups.values(), key=lambda group: group.associate is None)
 

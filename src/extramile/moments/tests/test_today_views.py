@@ -16,7 +16,7 @@ from django.test import Client as HttpClient
 from django.urls import reverse
 from django.utils import timezone
 
-from extramile.accounts.models import Role, User
+from extramile.accounts.models import Absence, Role, User
 from extramile.catalog.models import Photo
 from extramile.clients import services as client_services
 from extramile.clients.models import Client
@@ -296,6 +296,39 @@ def test_manager_sees_the_stores_actions_grouped_by_associate(
     html = response.content.decode()
     assert "Hidden Client" not in html
     assert "Elsewhere Client" not in html
+
+
+@pytest.mark.django_db
+def test_the_team_board_says_who_is_away_and_who_covers(web_as, store_a, associate_a, manager_a):
+    # given Walter away from yesterday to Thursday in a week, Ana covering; Mia away next month
+    associate_a.first_name, associate_a.last_name = "Ana", "Staff"
+    associate_a.save()
+    walter = UserFactory(username="walter", first_name="Walter", last_name="Staff", store=store_a)
+    today = timezone.localdate()
+    Absence.objects.create(
+        user=walter,
+        starts_on=today - dt.timedelta(days=1),
+        ends_on=today + dt.timedelta(days=7),
+        backup=associate_a,
+    )
+    Absence.objects.create(
+        user=associate_a,
+        starts_on=today + dt.timedelta(days=30),
+        ends_on=today + dt.timedelta(days=35),
+        backup=walter,
+    )
+    # when
+    response = web_as(manager_a).get(reverse("moments:team"))
+    # then only the absence that covers today is told, with its last day and the backup
+    away = {g.associate.username: g.away for g in response.context["groups"] if g.associate}
+    assert away["walter"] is not None
+    assert away["walter"].backup == associate_a
+    assert away[associate_a.username] is None
+    last_day = today + dt.timedelta(days=7)
+    assert (
+        f"until {last_day:%a} {last_day.day} {last_day:%b}; Ana Staff takes their clients'"
+        in response.content.decode()
+    )
 
 
 @pytest.mark.django_db
