@@ -1,7 +1,7 @@
-"""Back office for the catalog: products, variants, photos, and stock per store.
+"""Back office for the catalog: products, variants, photos, stock per store, and sales.
 
 Products are shared by every store, so managers see them read-only (a change would reach every
-store); stock is per store, and a manager sees and changes their own store's rows only.
+store); stock and sales are per store, and a manager sees and changes their own store's rows only.
 """
 
 from __future__ import annotations
@@ -12,11 +12,12 @@ from django.db import models
 from extramile.accounts.admin_scoping import (
     ADD,
     CHANGE,
+    DELETE,
     VIEW,
     ScopedModelAdmin,
     ScopedTabularInline,
 )
-from extramile.catalog.models import Photo, Product, Stock, Variant
+from extramile.catalog.models import Photo, Product, Sale, Stock, Variant
 
 
 class VariantInline(ScopedTabularInline):
@@ -85,3 +86,28 @@ class StockAdmin(ScopedModelAdmin):
     search_fields = ("variant__sku", "variant__product__title")
     autocomplete_fields = ("variant",)
     manager_rights = frozenset({VIEW, ADD, CHANGE})
+
+
+@admin.register(Sale)
+class SaleAdmin(ScopedModelAdmin):
+    """A store's announced sales; matching clients hear of each a few days before it opens."""
+
+    list_display = ("name", "store", "starts_on", "ends_on", "percent_off", "preview_days")
+    list_filter = (("store", admin.RelatedOnlyFieldListFilter), "starts_on")
+    list_select_related = ("store",)
+    search_fields = ("name", "note")
+    date_hierarchy = "starts_on"
+    fields = (
+        "store",
+        "name",
+        ("starts_on", "ends_on"),
+        "preview_days",
+        "percent_off",
+        "category_prefixes",
+        "products",
+        "note",
+        "created_at",
+    )
+    readonly_fields = ("created_at",)
+    autocomplete_fields = ("products",)
+    manager_rights = frozenset({VIEW, ADD, CHANGE, DELETE})

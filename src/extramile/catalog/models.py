@@ -1,9 +1,12 @@
-"""Products with variants, attributes, prices, stock per variant per store, photos, arrival date."""
+"""Products with variants, attributes, prices, stock per store, photos; the sales a store runs."""
 
 from __future__ import annotations
 
-from decimal import Decimal
+import datetime as dt
+from decimal import ROUND_HALF_UP, Decimal
 
+from django.core.exceptions import ValidationError
+from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.utils import timezone
 
@@ -112,3 +115,101 @@ class Photo(models.Model):
     def url(self) -> str:
         """Where a browser can fetch the picture."""
         return self.image.url if self.image else self.source_url
+
+
+MAX_PERCENT_OFF = 90
+MAX_PREVIEW_DAYS = 30
+
+
+def _path(category: str) -> list[str]:
+    return [part.strip().lower() for part in category.split("/") if part.strip()]
+
+
+class Sale(models.Model):
+    """A sale a store announces ahead: its days, what is reduced and by how much.
+
+    A sale covers the products listed and every product whose category starts with one of
+    `category_prefixes`, level by level ("Men/Suits" covers "Men/Suits" and "Men/Suits/Tweed",
+    not "Men/Suitcases"). Clients whose interests match hear of it `preview_days` before it
+    opens (extramile.moments.detectors.sale_preview).
+    """
+
+    store = models.ForeignKey(Store, on_delete=models.CASCADE, related_name="sales")
+    name = models.CharField(max_length=120, help_text='As clients will read it: "Winter Sale".')
+    starts_on = models.DateField(help_text="The first day of the sale, in the store's time zone.")
+    ends_on = models.DateField(help_text="The last day of the sale.")
+    preview_days = models.PositiveSmallIntegerField(
+        default=3,
+        validators=[MaxValueValidator(MAX_PREVIEW_DAYS)],
+        help_text="How many days before it opens matching clients hear of it.",
+    )
+    percent_off = models.PositiveSmallIntegerField(
+        validators=[MinValueValidator(1), MaxValueValidator(MAX_PERCENT_OFF)],
+        help_text=f"The reduction, from 1 to {MAX_PERCENT_OFF} percent.",
+    )
+    products = models.ManyToManyField(Product, blank=True, related_name="sales")
+    category_prefixes = models.JSONField(
+        default=list,
+        blank=True,
+        help_text='Categories reduced, with everything under them: ["Men/Suits", "Men/Knitwear"].',
+    )
+    note = models.TextField(blank=True, help_text="For the team; clients do not see it.")
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["-starts_on", "name"]
+        indexes = [models.Index(fields=["store", "starts_on"])]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(ends_on__gte=models.F("starts_on")),
+                name="sale_ends_after_it_starts",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(percent_off__gte=1, percent_off__lte=MAX_PERCENT_OFF),
+                name="sale_percent_off_1_to_90",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.starts_on} to {self.ends_on})"
+
+    def clean(self) -> None:
+        """Order the dates, bound the reduction and check the categories are a list of paths."""
+        super().clean()
+        errors: dict[str, str] = {}
+        if self.starts_on and self.ends_on and self.ends_on < self.starts_on:
+            errors["ends_on"] = (
+                f"The sale ends on {self.ends_on} before it starts on {self.starts_on}."
+            )
+        if self.percent_off is not None and not 1 <= self.percent_off <= MAX_PERCENT_OFF:
+            errors["percent_off"] = (
+                f"A sale takes 1 to {MAX_PERCENT_OFF} percent off, not {self.percent_off}."
+            )
+        prefixes = self.category_prefixes
+        if not isinstance(prefixes, list) or not all(
+            isinstance(p, str) and _path(p) for p in prefixes
+        ):
+            errors["category_prefixes"] = (
+                'Give the categories as a list of paths, such as ["Men/Suits", "Men/Knitwear"].'
+            )
+        if errors:
+            raise ValidationError(errors)
+
+    @property
+    def preview_opens_on(self) -> dt.date:
+        """The first day clients hear of the sale."""
+        return self.starts_on - dt.timedelta(days=self.preview_days)
+
+    def covers_category(self, category: str) -> bool:
+        """Say whether a product of this category is in the sale by its category."""
+        path = _path(category)
+        for prefix in self.category_prefixes or []:
+            wanted = _path(prefix) if isinstance(prefix, str) else []
+            if wanted and path[: len(wanted)] == wanted:
+                return True
+        return False
+
+    def sale_price(self, price: Decimal) -> Decimal:
+        """The price in the sale, to the cent."""
+        reduced = price * (100 - self.percent_off) / 100
+        return reduced.quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)

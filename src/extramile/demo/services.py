@@ -125,6 +125,7 @@ def load_demo(
 # module exposes `load(*, now)`, run after the stores, clients and orders are written.
 DEMO_EXTRA_MODULES = [
     "extramile.accounts.demo",
+    "extramile.catalog.demo",
     "extramile.care.demo",
     "extramile.programs.demo",
     "extramile.loyalty.demo",

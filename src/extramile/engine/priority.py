@@ -14,6 +14,7 @@ KIND_BASE = {
     "important_date": 30.0,
     "buying_season": 25.0,
     "new_arrival_match": 25.0,
+    "sale_preview": 25.0,
     "at_risk": 28.0,  # a valuable client slipping away: before a new arrival, after a birthday
     "detractor_recovery": 78.0,  # an unhappy survey answer is a problem met
     "problem_follow_up": 72.0,

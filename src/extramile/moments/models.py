@@ -133,6 +133,7 @@ class ActionKind(models.TextChoices):
     INTRODUCTION = "introduction", "Introduce two clients"
     REFERRAL_ASK = "referral_ask", "Ask a happy client for a referral"
     GESTURE = "gesture", "Weekly plan: a gesture that matters"
+    SALE_PREVIEW = "sale_preview", "Sale preview for them"
 
 
 # Service kinds answer something the client did or met; they are never capped or held out.

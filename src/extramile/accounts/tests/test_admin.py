@@ -8,7 +8,7 @@ from django.urls import reverse
 
 from extramile.accounts.models import Absence, ApiToken, ClientHandover, Role, User
 from extramile.care.models import OnCallShift, OpeningHours, Problem, Promise
-from extramile.catalog.models import Photo, Stock
+from extramile.catalog.models import Photo, Sale, Stock
 from extramile.clients.models import Client, Consent, Need, Note, Size
 from extramile.ingest.models import InboundEvent
 from extramile.loyalty.models import (
@@ -384,6 +384,7 @@ def test_admin_index_lists_what_a_manager_may_reach(manager_a):
         "Product",
         "Variant",
         "Stock",
+        "Sale",
         "Order",
         "StoreRules",
         "Problem",
@@ -452,6 +453,14 @@ def test_every_admin_page_renders(request, rf, who, store_a, associate_a):
     Note.objects.create(client=client, author=associate_a, body="Likes navy")
     Refund.objects.create(order=line.order, external_ref="RF-1", amount=10)
     StockFactory(variant=line.variant, store=store_a)
+    Sale.objects.create(
+        store=store_a,
+        name="Winter Sale",
+        starts_on=dt.date(2026, 12, 3),
+        ends_on=dt.date(2026, 12, 13),
+        percent_off=25,
+        category_prefixes=["Suits"],
+    )
     Photo.objects.create(product=line.product, source_url="https://cdn.example.com/x.jpg")
     ApiToken.issue(associate_a)
     InboundEvent.objects.create(source="api", topic="clients", idempotency_key="k1")
@@ -497,6 +506,7 @@ def test_every_admin_page_renders(request, rf, who, store_a, associate_a):
         "catalog.product": (200, 200),
         "catalog.variant": (200, 200),
         "catalog.stock": (200, 200),
+        "catalog.sale": (200, 200),
         "orders.order": (200, 200),
         "ingest.inboundevent": (forbidden, None if who == "manager_a" else 200),
         "moments.storerules": (200, None),

@@ -9,6 +9,7 @@ MARKETING = (
     "at_risk",
     "gesture",
     "referral_ask",
+    "sale_preview",
 )
 SERVICE = (
     "order_check_in",

@@ -35,6 +35,7 @@ DETECTOR_MODULES = {
     ActionKind.INTRODUCTION: "extramile.moments.detectors.introduction",
     ActionKind.REFERRAL_ASK: "extramile.moments.detectors.referral_ask",
     ActionKind.GESTURE: "extramile.moments.detectors.gesture",
+    ActionKind.SALE_PREVIEW: "extramile.moments.detectors.sale_preview",
 }
 
 
