@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ipaddress
+import os
 from io import TextIOBase
 
 from django.core.management import call_command
@@ -17,6 +18,20 @@ def prepare_database_and_static() -> None:
     call_command("migrate", interactive=False, verbosity=0)
     # WhiteNoise indexes STATIC_ROOT when the app starts, so collect before building it.
     call_command("collectstatic", interactive=False, verbosity=0)
+
+
+def public_url_for(host: str, port: int, *, configured: str | None) -> str | None:
+    """The address links in messages should use when PUBLIC_URL is not set, else None.
+
+    Served on another port than the default, the links must follow it; a PUBLIC_URL set by
+    the operator always wins.
+    """
+    if configured:
+        return None
+    shown = "127.0.0.1" if host in ("0.0.0.0", "::") else host
+    if ":" in shown:
+        shown = f"[{shown}]"
+    return f"http://{shown}:{port}"
 
 
 def is_loopback(host: str) -> bool:
@@ -37,6 +52,11 @@ def serve_forever(*, host: str, port: int, threads: int, out: TextIOBase) -> Non
     from extramile.tasks import PeriodicRunner, uses_celery
 
     application = get_wsgi_application()
+    url = public_url_for(host, port, configured=os.environ.get("PUBLIC_URL"))
+    if url is not None:
+        from django.conf import settings
+
+        settings.PUBLIC_URL = url
     if not uses_celery():
         # The embedded default has no Celery beat: the engine sweep and the outbox run here.
         PeriodicRunner().start()

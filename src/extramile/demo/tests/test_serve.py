@@ -80,3 +80,12 @@ def test_serve_answers_the_login_page_static_files_and_photos_without_debug(tmp_
     assert photo_body == photo.read_bytes()
     assert escape_status in (400, 404)
     assert f"Serving extramile on http://127.0.0.1:{port}/" in output
+
+
+def test_links_in_messages_follow_the_served_port_unless_public_url_is_set():
+    from extramile.demo.server import public_url_for
+
+    assert public_url_for("127.0.0.1", 8765, configured=None) == "http://127.0.0.1:8765"
+    assert public_url_for("0.0.0.0", 9000, configured="") == "http://127.0.0.1:9000"
+    assert public_url_for("::1", 8000, configured=None) == "http://[::1]:8000"
+    assert public_url_for("127.0.0.1", 8765, configured="https://shop.example") is None
