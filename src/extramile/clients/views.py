@@ -9,6 +9,7 @@ from functools import cached_property, wraps
 from typing import Any, TypeVar, cast
 from zoneinfo import ZoneInfo
 
+from django.conf.locale import LANG_INFO
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
@@ -146,6 +147,15 @@ class ClientProfile:
         """The decision in force for every channel, None where nothing was recorded."""
         current = services.current_consents(self.client)
         return [(label, current.get(value)) for value, label in Channel.choices]
+
+    @cached_property
+    def language(self) -> str:
+        """The client's language by name ("French"), or its code when Django does not know it."""
+        code = (self.client.language or "").strip()
+        for key in (code.lower(), code.lower().split("-")[0]):
+            if key in LANG_INFO and "name" in LANG_INFO[key]:
+                return str(LANG_INFO[key]["name"])
+        return code
 
     @cached_property
     def local_time(self) -> dt.datetime | None:

@@ -398,7 +398,7 @@ def test_profile_shows_header_sections_and_forms_with_csrf(web_as, associate_a, 
     for text in (
         "Clara Oswald",
         "tel:+14155550123",
-        "Language: fr",
+        "Language: French",
         "Europe/Paris",
         f"With {associate_a.display_name}",
         "2 Mar 2026 · signed form",
@@ -883,3 +883,14 @@ def test_merged_status_is_not_offered_when_editing(web_as, associate_a, store_a)
     assert response.context["form"].errors["status"][0].startswith("Select a valid choice.")
     target.refresh_from_db()
     assert target.status == "active"
+
+
+@pytest.mark.parametrize(
+    ("code", "shown"),
+    [("fr", "French"), ("pt-BR", "Brazilian Portuguese"), ("pt-XX", "Portuguese"), ("zz", "zz")],
+)
+def test_the_profile_names_the_language_and_falls_back_to_its_code(code, shown):
+    from extramile.clients.models import Client
+    from extramile.clients.views import ClientProfile
+
+    assert ClientProfile(Client(language=code), user=None).language == shown  # type: ignore[arg-type]
