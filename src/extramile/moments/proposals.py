@@ -206,16 +206,7 @@ def _propose_one(candidate: Candidate, *, facts: BatchFacts, now: dt.datetime) -
         due = next_allowed_time(client, due, rules)
     expires = _keep_expiry_after_due(candidate.expires_at, original_due=candidate.due_at, due=due)
     associate = _resolve_associate(candidate, client, purpose=purpose, due=due, facts=facts)
-    primary = client.primary_associate
-    covering = (
-        primary
-        if candidate.associate is None
-        and primary is not None
-        and associate is not None
-        and associate.pk != primary.pk
-        and _is_active(primary)
-        else None
-    )
+    covering = _covered(candidate, client, associate)
     draft = _Draft(
         candidate=candidate,
         client=client,
@@ -298,14 +289,7 @@ class _Draft:
     @property
     def reason(self) -> str:
         """The candidate's reason, and who is covering for whom when the associate is away."""
-        away = self.covering_for
-        if away is None:
-            return self.candidate.reason
-        name = away.first_name or away.get_username()
-        return (
-            f"{self.candidate.reason} {name} is away and you are covering: "
-            f"the draft is written as {name}; say you are covering, and sign as yourself."
-        )
+        return with_cover_note(self.candidate.reason, self.covering_for)
 
     @property
     def priority(self) -> float:
@@ -443,7 +427,10 @@ def _refresh(candidate: Candidate, *, now: dt.datetime) -> _Decision:
     else:
         reasons[mine] = entry
     action.reasons = reasons
-    action.reason = combined_reason([e["reason"] for e in reasons])
+    action.reason = with_cover_note(
+        combined_reason([e["reason"] for e in reasons]),
+        _covered(candidate, action.client, action.associate),
+    )
     if mine == 0:
         # The action was made from this moment: its evidence and script are this moment's.
         action.evidence = candidate.evidence
@@ -483,6 +470,25 @@ def _add_products(action: Action, products: list[ShownProduct], *, new: bool = F
 
 def _first_name(client: Client) -> str:
     return client.first_name or client.full_name or str(client)
+
+
+def _covered(candidate: Candidate, client: Client, associate: User | None) -> User | None:
+    """The client's associate, when active and someone else takes their action (a backup)."""
+    primary = client.primary_associate
+    if candidate.associate is not None or primary is None or associate is None:
+        return None
+    return primary if associate.pk != primary.pk and _is_active(primary) else None
+
+
+def with_cover_note(reason: str, away: User | None) -> str:
+    """Add to a reason whom the associate covers for, when they do."""
+    if away is None:
+        return reason
+    name = away.first_name or away.get_username()
+    return (
+        f"{reason} {name} is away and you are covering: "
+        f"the draft is written as {name}; say you are covering, and sign as yourself."
+    )
 
 
 def _is_active(user: User) -> bool:

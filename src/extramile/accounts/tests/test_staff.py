@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import io
 import json
@@ -141,6 +142,12 @@ def test_while_away_service_actions_go_to_the_backup_and_marketing_stays(store, 
     assert covering in reasons["order_check_in"]
     assert covering not in reasons["service_recovery"]
     assert covering not in later.created[0].reason
+    # and when the moment is brought up to date (the same check-in, told anew), it still says so
+    newer = dataclasses.replace(
+        candidate(ada, ActionKind.ORDER_CHECK_IN, refresh=True), reason="A newer reason."
+    )
+    again = propose_actions([newer], now=NOW)
+    assert [a.reason.startswith("A newer reason. Walter is away") for a in again.updated] == [True]
 
 
 def test_a_deactivated_backup_does_not_take_the_actions(store, walter, sofia):
