@@ -485,10 +485,7 @@ def with_cover_note(reason: str, away: User | None) -> str:
     if away is None:
         return reason
     name = away.first_name or away.get_username()
-    return (
-        f"{reason} {name} is away and you are covering: "
-        f"the draft is written as {name}; say you are covering, and sign as yourself."
-    )
+    return f"{reason} {name} is away and you are covering for them: say so, and sign as yourself."
 
 
 def _is_active(user: User) -> bool:

@@ -138,7 +138,7 @@ def test_while_away_service_actions_go_to_the_backup_and_marketing_stays(store, 
     assert [a.associate.username for a in later.created] == ["walter"]
     # and Sofia's action says whom she covers for; Walter's own and the on-call one do not
     reasons = {a.kind: a.reason for a in [*result.created, *result.held_out]}
-    covering = "Walter is away and you are covering"
+    covering = "Walter is away and you are covering for them"
     assert covering in reasons["order_check_in"]
     assert covering not in reasons["service_recovery"]
     assert covering not in later.created[0].reason
@@ -357,3 +357,21 @@ def test_the_admin_action_deactivates_and_hands_over(store, walter, sofia, manag
     walter.refresh_from_db()
     assert (walter.is_active, ada.primary_associate) == (False, sofia)
     assert "Walter deactivated: 1 client(s) handed over (sofia 1)" in response.content.decode()
+
+
+def test_service_scripts_are_written_as_the_backup_while_the_associate_is_away(
+    store, walter, sofia
+):
+    from extramile.moments.detectors.service_calls import associate_first_name
+
+    # given Walter away this week with Sofia covering
+    absence = away(walter, sofia)
+    ada = client_of(walter, "Ada")
+    # then a call script written this week is Sofia's, one written after it Walter's again
+    assert associate_first_name(ada, now=NOW) == "Sofia"
+    after = dt.datetime.combine(absence.ends_on + dt.timedelta(days=2), dt.time(15), dt.UTC)
+    assert associate_first_name(ada, now=after) == "Walter"
+    # and a backup who has left does not sign anything
+    sofia.is_active = False
+    sofia.save()
+    assert associate_first_name(ada, now=NOW) == "Walter"

@@ -86,7 +86,7 @@ def on_event(event: Event, *, now: dt.datetime) -> list[Candidate]:
                 ActionKind.CANCELLATION_COURTESY,
                 {
                     "client_first": name,
-                    "associate_first": associate_first_name(client),
+                    "associate_first": associate_first_name(client, now=now),
                     "store_name": order.store.name,
                     "order_ref": order.external_ref,
                     "what_happened": (

@@ -65,7 +65,7 @@ def on_event(event: Event, *, now: dt.datetime) -> list[Candidate]:
                 ActionKind.DETRACTOR_RECOVERY,
                 {
                     "client_first": name,
-                    "associate_first": associate_first_name(client),
+                    "associate_first": associate_first_name(client, now=now),
                     "store_name": survey.store.name,
                     "score": survey.score,
                     "comment": survey.comment,

@@ -160,7 +160,7 @@ def _ask(intro: Introduction, side: str, *, now: dt.datetime) -> Candidate:
                 "step": "ask",
                 "side": side,
                 "client_first": name,
-                "associate_first": associate_first_name(client),
+                "associate_first": associate_first_name(client, now=now),
                 "store_name": intro.store.name,
                 "offer": intro.offer.text,
                 "need": need,
@@ -221,7 +221,7 @@ def _make(
             {
                 "step": "make",
                 "client_first": first_name(needing),
-                "associate_first": associate_first_name(needing),
+                "associate_first": associate_first_name(needing, now=now),
                 "store_name": intro.store.name,
                 "offer": intro.offer.text,
                 "need": need,

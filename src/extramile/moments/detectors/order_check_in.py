@@ -318,7 +318,7 @@ def _draft(
         ActionKind.ORDER_CHECK_IN,
         {
             "client_first": first_name(client),
-            "associate_first": associate_first_name(client),
+            "associate_first": associate_first_name(client, now=order.placed_at),
             "store_name": order.store.name,
             "ordered": _titles(order, lines),
             "placed_on": spoken_date(order.placed_at, store_zone(order.store)),

@@ -143,7 +143,7 @@ def candidates_for(problem: Problem, *, now: dt.datetime) -> list[Candidate]:
                     "client_first": name,
                     "associate_first": (caller.first_name or caller.get_username())
                     if caller is not None
-                    else associate_first_name(client),
+                    else associate_first_name(client, now=now),
                     "store_name": problem.store.name,
                     "what": what,
                     "resolution": resolution,

@@ -9,8 +9,9 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from django.template.loader import render_to_string
+from django.utils import timezone
 
-from extramile.accounts.models import Store
+from extramile.accounts.models import Absence, Store, is_working
 from extramile.care.models import Problem
 from extramile.clients.models import Client
 from extramile.moments.models import Event
@@ -56,11 +57,24 @@ def sentence(text: str) -> str:
     return text[:1].upper() + text[1:]
 
 
-def associate_first_name(client: Client) -> str:
-    """The first name of the client's associate, who will make the call, else a placeholder."""
+def associate_first_name(client: Client, *, now: dt.datetime | None = None) -> str:
+    """The first name of whoever will make the call, else a placeholder.
+
+    That is the client's associate or, while they are away today (in the store's zone), the
+    backup who takes their clients' service calls (extramile.moments.proposals routes them so).
+    """
     associate = client.primary_associate
-    if associate is None or not associate.is_active:
+    if associate is None or not is_working(associate):
         return YOUR_NAME
+    today = (now or timezone.now()).astimezone(ZoneInfo(client.store.time_zone or "UTC")).date()
+    absence = (
+        Absence.objects.filter(user=associate, starts_on__lte=today, ends_on__gte=today)
+        .select_related("backup")
+        .order_by("starts_on", "id")
+        .first()
+    )
+    if absence is not None and is_working(absence.backup):
+        associate = absence.backup
     return associate.first_name or associate.get_username()
 
 

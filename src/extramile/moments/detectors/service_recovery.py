@@ -130,7 +130,7 @@ def candidates_for(problem: Problem, *, now: dt.datetime) -> list[Candidate]:
                 {
                     "client_first": name,
                     "associate_first": _caller_first_name(routing.associate)
-                    or associate_first_name(client),
+                    or associate_first_name(client, now=now),
                     "store_name": problem.store.name,
                     "headline": words["headline"],
                     "opening": words["opening"],
