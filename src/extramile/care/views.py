@@ -16,7 +16,7 @@ from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
 from django.db.models import QuerySet
 from django.forms import Form
-from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404, render
 from django.urls import reverse
 from django.utils import timezone
@@ -24,7 +24,7 @@ from django.utils.cache import patch_vary_headers
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
 
-from extramile.accounts.access import scope_to_user
+from extramile.accounts.access import scope_to_user, signed_in_staff
 from extramile.accounts.models import User
 from extramile.care import services
 from extramile.care.forms import ProblemForm, PromiseForm, ResolveForm
@@ -42,13 +42,6 @@ STATUS_FILTERS = {
     "resolved": ("Resolved", [ProblemStatus.RESOLVED]),
     "all": ("All", list(ProblemStatus)),
 }
-
-
-def _staff(request: HttpRequest) -> User:
-    user = request.user
-    if not isinstance(user, User):
-        raise Http404
-    return user
 
 
 def _zone(store: Any) -> ZoneInfo:
@@ -76,13 +69,13 @@ def _problems(user: User) -> QuerySet[Problem]:
 
 
 def _get_problem(request: HttpRequest, pk: int) -> Problem:
-    return get_object_or_404(_problems(_staff(request)), pk=pk)
+    return get_object_or_404(_problems(signed_in_staff(request)), pk=pk)
 
 
 @login_required
 def problem_list(request: HttpRequest) -> HttpResponse:
     """List the store's problems: unresolved first, the most urgent on top."""
-    user = _staff(request)
+    user = signed_in_staff(request)
     status = request.GET.get("status", "unresolved")
     if status not in STATUS_FILTERS:
         status = "unresolved"
@@ -102,7 +95,7 @@ def problem_list(request: HttpRequest) -> HttpResponse:
 @login_required
 def report_problem(request: HttpRequest) -> HttpResponse:
     """Report a problem for a client: pick the client, then say what went wrong."""
-    user = _staff(request)
+    user = signed_in_staff(request)
     clients = scope_to_user(Client.objects.current(), user).select_related("store")
     client_id = request.POST.get("client") or request.GET.get("client")
     client = get_object_or_404(clients, pk=client_id) if client_id else None
@@ -211,7 +204,7 @@ def start_problem(request: HttpRequest, pk: int) -> HttpResponse:
     """Mark the problem in progress; the one who takes it on owns it if nobody did."""
     problem = _get_problem(request, pk)
     try:
-        services.start_problem(problem, by=_staff(request), now=timezone.now())
+        services.start_problem(problem, by=signed_in_staff(request), now=timezone.now())
     except ValidationError as exc:
         messages.error(request, " ".join(exc.messages))
     else:
@@ -230,7 +223,7 @@ def resolve_problem(request: HttpRequest, pk: int) -> HttpResponse:
             services.resolve_problem(
                 problem,
                 resolution=form.cleaned_data["resolution"],
-                by=_staff(request),
+                by=signed_in_staff(request),
                 now=timezone.now(),
             )
         except ValidationError as exc:
@@ -283,7 +276,7 @@ def _record_promise(
                 client=record.client,
                 text=form.cleaned_data["text"],
                 due_at=due_at,
-                by=_staff(request),
+                by=signed_in_staff(request),
                 now=timezone.now(),
                 action=action,
                 problem=problem,
@@ -320,7 +313,7 @@ def promise_on_problem(request: HttpRequest, pk: int) -> HttpResponse:
 @require_POST
 def promise_on_action(request: HttpRequest, pk: int) -> HttpResponse:
     """Record a promise made on an action (a call, a message)."""
-    actions = visible_actions(_staff(request)).select_related("store", "client")
+    actions = visible_actions(signed_in_staff(request)).select_related("store", "client")
     action = get_object_or_404(actions, pk=pk)
     back = reverse("moments:action", args=[action.pk])
     return _record_promise(request, action=action, back=back)
@@ -330,7 +323,7 @@ def promise_on_action(request: HttpRequest, pk: int) -> HttpResponse:
 @require_POST
 def keep_promise(request: HttpRequest, pk: int) -> HttpResponse:
     """Record that a promise was kept now; say how (early, on time, late, or still broken)."""
-    user = _staff(request)
+    user = signed_in_staff(request)
     promises = scope_to_user(Promise.objects.all(), user).select_related("store", "client")
     promise = get_object_or_404(promises, pk=pk)
     error = ""

@@ -25,7 +25,7 @@ from django.utils.cache import patch_vary_headers
 from django.views.decorators.http import require_POST
 from django_htmx.middleware import HtmxDetails
 
-from extramile.accounts.access import can_access_store, scope_to_user
+from extramile.accounts.access import can_access_store, scope_to_user, signed_in_staff
 from extramile.accounts.models import Store, User
 from extramile.clients import forms, services
 from extramile.clients.models import (
@@ -51,20 +51,15 @@ class HtmxHttpRequest(HttpRequest):
     htmx: HtmxDetails
 
 
-def _staff(request: HttpRequest) -> User:
-    user = request.user
-    if not isinstance(user, User):  # login_required has run; this narrows the type
-        raise Http404
-    return user
-
-
 def _visible_clients(user: User) -> QuerySet[Client]:
     return scope_to_user(Client.objects.all(), user)
 
 
 def _get_client(request: HttpRequest, pk: int) -> Client:
     """Return the client if this user may see it; any other client is a 404, never a 403."""
-    queryset = _visible_clients(_staff(request)).select_related("store", "primary_associate")
+    queryset = _visible_clients(signed_in_staff(request)).select_related(
+        "store", "primary_associate"
+    )
     return get_object_or_404(queryset, pk=pk)
 
 
@@ -99,7 +94,7 @@ def _filter_book(data: dict[str, Any], user: User) -> QuerySet[Client]:
 @login_required
 def client_book(request: HtmxHttpRequest) -> HttpResponse:
     """List the clients this member of staff may see, with live search, filters and pages."""
-    user = _staff(request)
+    user = signed_in_staff(request)
     form = forms.BookFilterForm(request.GET, user=user)
     form.is_valid()  # a filter that does not apply is reported and left out; the rest still work
     data = form.cleaned_data
@@ -266,7 +261,7 @@ def client_profile(request: HttpRequest, pk: int) -> HttpResponse:
     """Show one client: header, sections and the one timeline."""
     client = _get_client(request, pk)
     return _render_in_store_time(
-        request, client, "clients/profile.html", _profile_context(client, _staff(request))
+        request, client, "clients/profile.html", _profile_context(client, signed_in_staff(request))
     )
 
 
@@ -315,9 +310,9 @@ def _save_section(
         if saved:
             messages.success(request, notice)
             return HttpResponseRedirect(_section_url(client, section))
-        context = _profile_context(client, _staff(request), {section: form})
+        context = _profile_context(client, signed_in_staff(request), {section: form})
         return _render_in_store_time(request, client, "clients/profile.html", context, 400)
-    context = _profile_context(client, _staff(request), {} if saved else {section: form})
+    context = _profile_context(client, signed_in_staff(request), {} if saved else {section: form})
     context["notice"] = notice if saved else ""
     return _render_in_store_time(request, client, f"clients/sections/{section}.html", context)
 
@@ -360,7 +355,7 @@ def _section_edit(section: str) -> Callable[[SectionWrite], SectionView]:
         @wraps(write)
         def view(request: HtmxHttpRequest, pk: int) -> HttpResponse:
             client = _get_client(request, pk)
-            staff = _staff(request)
+            staff = signed_in_staff(request)
             return _save_section(request, client, section, lambda data: write(client, data, staff))
 
         return view
@@ -494,7 +489,7 @@ def _record_referral(*, referrer: Client, referred: Client, by: User) -> None:
 @login_required
 def new_client(request: HttpRequest) -> HttpResponse:
     """Create a client in the user's store; an admin picks the store."""
-    user = _staff(request)
+    user = signed_in_staff(request)
     stores = Store.objects.all() if user.is_admin else None
     if not user.is_admin and user.store is None:
         raise Http404

@@ -10,6 +10,7 @@ from django.shortcuts import render
 from django.utils import timezone
 from django.utils.http import urlencode
 
+from extramile.accounts.access import signed_in_staff
 from extramile.accounts.models import Role, User
 from extramile.insight import charts, tables
 from extramile.insight.filters import (
@@ -23,15 +24,8 @@ from extramile.insight.filters import (
 from extramile.insight.services import Insight, build_insight
 
 
-def _staff(request: HttpRequest) -> User:
-    user = request.user
-    if not isinstance(user, User):  # login_required has run; this narrows the type
-        raise Http404
-    return user
-
-
 def _insight(request: HttpRequest) -> tuple[User, Filters, Insight]:
-    user = _staff(request)
+    user = signed_in_staff(request)
     now = timezone.now()
     try:
         filters = resolve_filters(
@@ -56,7 +50,7 @@ def dashboard(request: HttpRequest) -> HttpResponse:
     try:
         user, filters, insight = _insight(request)
     except BadPeriod as exc:
-        user = _staff(request)
+        user = signed_in_staff(request)
         return render(
             request, "insight/dashboard.html", {"error": str(exc), "user": user}, status=400
         )

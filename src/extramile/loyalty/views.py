@@ -16,18 +16,11 @@ from django.utils import timezone
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods, require_POST
 
-from extramile.accounts.access import scope_to_user
+from extramile.accounts.access import scope_to_user, signed_in_staff
 from extramile.accounts.models import Role, Store, User
 from extramile.clients.models import Client
 from extramile.loyalty import plans, services
 from extramile.loyalty.models import PlanItem, PlanOutcome, PlanState, ReferralSource
-
-
-def _staff(request: HttpRequest) -> User:
-    user = request.user
-    if not isinstance(user, User):  # login_required has run; this narrows the type
-        raise Http404
-    return user
 
 
 def _is_htmx(request: HttpRequest) -> bool:
@@ -58,7 +51,7 @@ def _item_context(item: PlanItem) -> dict[str, Any]:
 @login_required
 def plan(request: HttpRequest) -> HttpResponse:
     """Show this week's plan: an associate's own gestures; a manager's whole store."""
-    user = _staff(request)
+    user = signed_in_staff(request)
     week = _week(request, user.store)
     items = plans.visible_plan_items(user).filter(week=week)
     manager = user.role in (Role.MANAGER, Role.ADMIN)
@@ -81,7 +74,7 @@ def plan(request: HttpRequest) -> HttpResponse:
 
 
 def _plan_item(request: HttpRequest, pk: int) -> PlanItem:
-    return get_object_or_404(plans.visible_plan_items(_staff(request)), pk=pk)
+    return get_object_or_404(plans.visible_plan_items(signed_in_staff(request)), pk=pk)
 
 
 def _item_response(request: HttpRequest, item: PlanItem, error: str = "") -> HttpResponse:
@@ -99,7 +92,7 @@ def plan_done(request: HttpRequest, pk: int) -> HttpResponse:
     """Record what the associate did for the client."""
     item = _plan_item(request, pk)
     try:
-        item = plans.mark_done(item, by=_staff(request), note=request.POST.get("note", ""))
+        item = plans.mark_done(item, by=signed_in_staff(request), note=request.POST.get("note", ""))
     except ValidationError as exc:
         return _item_response(request, item, error=" ".join(exc.messages))
     return _item_response(request, item)
@@ -113,7 +106,7 @@ def plan_outcome(request: HttpRequest, pk: int) -> HttpResponse:
     try:
         item = plans.record_outcome(
             item,
-            by=_staff(request),
+            by=signed_in_staff(request),
             outcome=request.POST.get("outcome", ""),
             note=request.POST.get("note", ""),
         )
@@ -126,7 +119,7 @@ def plan_outcome(request: HttpRequest, pk: int) -> HttpResponse:
 @require_POST
 def plan_build(request: HttpRequest) -> HttpResponse:
     """Build this week's plans for the manager's store (those not built yet)."""
-    user = _staff(request)
+    user = signed_in_staff(request)
     if user.role not in (Role.MANAGER, Role.ADMIN) or user.store is None:
         raise PermissionDenied("Only a store's manager builds its plans.")
     build = plans.build_plans(store=user.store, now=timezone.now())
@@ -150,7 +143,7 @@ def section_context(client: Client) -> dict[str, Any]:
 @require_POST
 def record_referral(request: HttpRequest, pk: int) -> HttpResponse:
     """Record who sent this client to us; the referrer gets a thank-you action."""
-    user = _staff(request)
+    user = signed_in_staff(request)
     client = get_object_or_404(scope_to_user(Client.objects.select_related("store"), user), pk=pk)
     error = ""
     try:

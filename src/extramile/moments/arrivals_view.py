@@ -26,7 +26,7 @@ from django.utils import timezone
 from django.utils.cache import patch_vary_headers
 from django.utils.http import urlencode
 
-from extramile.accounts.access import can_access_store, scope_to_user
+from extramile.accounts.access import can_access_store, scope_to_user, signed_in_staff
 from extramile.accounts.models import Role, Store, User
 from extramile.catalog.models import Product, ProductStatus, Stock
 from extramile.clients.models import Client
@@ -133,13 +133,6 @@ class ArrivalsPage:
     cards: list[ArrivalCard] = field(default_factory=list)
     more: int = 0
     matched_any: bool = False
-
-
-def _staff(request: HttpRequest) -> User:
-    user = request.user
-    if not isinstance(user, User):  # login_required has run; this narrows the type
-        raise Http404
-    return user
 
 
 def _days(value: str | None) -> int:
@@ -316,7 +309,7 @@ def _link(**params: Any) -> str:
 @login_required
 def arrivals(request: HttpRequest) -> HttpResponse:
     """List the store's new arrivals in stock and, under each, the clients it was offered to."""
-    user = _staff(request)
+    user = signed_in_staff(request)
     days = _days(request.GET.get("days"))
     only_mine = request.GET.get("mine") == "1" and user.role != Role.ADMIN
     store, stores = _pick_store(user, request.GET.get("store"))

@@ -14,7 +14,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.forms import Form
-from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404, render
 from django.urls import reverse
 from django.utils import timezone
@@ -22,6 +22,7 @@ from django.utils.cache import patch_vary_headers
 from django.views.decorators.http import require_POST
 from django_htmx.middleware import HtmxDetails
 
+from extramile.accounts.access import signed_in_staff
 from extramile.accounts.models import Role, Store, User
 from extramile.catalog.models import Product
 from extramile.clients.models import Client, Need, Preference, Size
@@ -51,16 +52,9 @@ class HtmxHttpRequest(HttpRequest):
     htmx: HtmxDetails
 
 
-def _staff(request: HttpRequest) -> User:
-    user = request.user
-    if not isinstance(user, User):  # login_required has run; this narrows the type
-        raise Http404
-    return user
-
-
 def _get_action(request: HttpRequest, pk: int) -> Action:
     """Return the action if this user may see it; any other, or a hidden one, is a 404."""
-    actions = visible_actions(_staff(request)).select_related(
+    actions = visible_actions(signed_in_staff(request)).select_related(
         "store", "client", "client__store", "client__primary_associate", "associate", "surprise"
     )
     return get_object_or_404(actions, pk=pk)
@@ -82,7 +76,7 @@ def _render_in(
 @login_required
 def today(request: HttpRequest) -> HttpResponse:
     """List the signed-in associate's actions for today: due now, then later, best first."""
-    user = _staff(request)
+    user = signed_in_staff(request)
     now = timezone.now()
     context = {
         "day": todays_actions(user, now=now),
@@ -95,7 +89,7 @@ def today(request: HttpRequest) -> HttpResponse:
 @login_required
 def team(request: HttpRequest) -> HttpResponse:
     """Show a store's open actions for today by associate; managers see theirs, admins choose."""
-    user = _staff(request)
+    user = signed_in_staff(request)
     if user.role not in (Role.MANAGER, Role.ADMIN):
         raise PermissionDenied("The team board is for managers.")
     form = None
@@ -356,7 +350,7 @@ def _action_context(
 def action_detail(request: HttpRequest, pk: int) -> HttpResponse:
     """Show one action: the client, why, the products, the draft and the buttons."""
     action = _get_action(request, pk)
-    context = _action_context(action, _staff(request))
+    context = _action_context(action, signed_in_staff(request))
     return _render_in(store_zone(action.store), request, "moments/action.html", context)
 
 
@@ -383,7 +377,7 @@ def _act(
             form.add_error(None, str(exc))
     ok = not form.errors
     zone = store_zone(action.store)
-    user = _staff(request)
+    user = signed_in_staff(request)
     if not request.htmx:
         if ok:
             if action.state != ActionState.DONE:  # a done action's page leads with the outcome
@@ -420,7 +414,7 @@ def save_draft(request: HtmxHttpRequest, pk: int) -> HttpResponse:
 def send(request: HtmxHttpRequest, pk: int) -> HttpResponse:
     """Send the draft, as edited, by email or SMS; a refusal is shown in plain words."""
     action = _get_action(request, pk)
-    user = _staff(request)
+    user = signed_in_staff(request)
 
     def write(data: dict[str, Any]) -> str:
         # The edits are kept even if the send is refused, so nothing typed is lost.
@@ -454,7 +448,7 @@ def send(request: HtmxHttpRequest, pk: int) -> HttpResponse:
 def log_call(request: HtmxHttpRequest, pk: int) -> HttpResponse:
     """Record how a call went: reached closes the action, not reached keeps it open."""
     action = _get_action(request, pk)
-    user = _staff(request)
+    user = signed_in_staff(request)
 
     def write(data: dict[str, Any]) -> str:
         lifecycle.log_call(action, by=user, outcome=data["outcome"], reached=data["reached"])
@@ -478,7 +472,7 @@ def log_call(request: HtmxHttpRequest, pk: int) -> HttpResponse:
 def snooze(request: HtmxHttpRequest, pk: int) -> HttpResponse:
     """Put the action away for an hour, until tomorrow morning, or a week."""
     action = _get_action(request, pk)
-    user = _staff(request)
+    user = signed_in_staff(request)
 
     def write(data: dict[str, Any]) -> str:
         now = timezone.now()
@@ -504,7 +498,7 @@ def snooze(request: HtmxHttpRequest, pk: int) -> HttpResponse:
 def skip(request: HtmxHttpRequest, pk: int) -> HttpResponse:
     """Close the action without contacting the client, with a reason."""
     action = _get_action(request, pk)
-    user = _staff(request)
+    user = signed_in_staff(request)
     form = forms.SkipForm(request.POST, auto_id="id_skip_%s")
 
     def write(data: dict[str, Any]) -> str:

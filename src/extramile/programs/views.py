@@ -23,7 +23,7 @@ from django.utils import timezone
 from django.views.decorators.http import require_GET, require_POST
 from django_htmx.middleware import HtmxDetails
 
-from extramile.accounts.access import scope_to_user
+from extramile.accounts.access import scope_to_user, signed_in_staff
 from extramile.accounts.models import User
 from extramile.clients.models import Client, ClientStatus
 from extramile.programs import forms, services
@@ -56,13 +56,6 @@ class HtmxHttpRequest(HttpRequest):
     htmx: HtmxDetails
 
 
-def _staff(request: HttpRequest) -> User:
-    user = request.user
-    if not isinstance(user, User):  # login_required has run; this narrows the type
-        raise Http404
-    return user
-
-
 def _zone(user: User) -> ZoneInfo:
     return ZoneInfo(user.store.time_zone if user.store else "UTC")
 
@@ -71,7 +64,7 @@ def _render(
     request: HttpRequest, template: str, context: dict[str, Any], status: int = 200
 ) -> HttpResponse:
     """Render with times in the user's store's zone, as its staff live them."""
-    with timezone.override(_zone(_staff(request))):
+    with timezone.override(_zone(signed_in_staff(request))):
         return render(request, template, context, status=status)
 
 
@@ -108,7 +101,7 @@ def _with_consents(intro: Introduction) -> Introduction:
 @require_GET
 def introductions(request: HtmxHttpRequest) -> HttpResponse:
     """List the store's introductions, those waiting for someone first."""
-    user = _staff(request)
+    user = signed_in_staff(request)
     order = Case(
         *[When(state=state, then=Value(n)) for n, state in enumerate(STATE_ORDER)],
         output_field=IntegerField(),
@@ -145,7 +138,7 @@ def _introduction_step(
     act: Callable[[Introduction, dict[str, Any], User], str],
 ) -> HttpResponse:
     """Run one step on an introduction of the user's store: its row for HTMX, else a redirect."""
-    user = _staff(request)
+    user = signed_in_staff(request)
     intro = get_object_or_404(_introductions(user), pk=pk)
     form = form_class(request.POST)
     notice = ""
@@ -287,7 +280,7 @@ def _offers_answer(
 @require_POST
 def add_offer(request: HtmxHttpRequest, client_pk: int) -> HttpResponse:
     """Add what the client offers; introductions it makes possible are suggested at once."""
-    user = _staff(request)
+    user = signed_in_staff(request)
     client = _visible_client(user, client_pk)
     form = forms.OfferForm(request.POST)
     notice = ""
@@ -314,7 +307,7 @@ def add_offer(request: HtmxHttpRequest, client_pk: int) -> HttpResponse:
 @require_POST
 def withdraw_offer(request: HtmxHttpRequest, pk: int) -> HttpResponse:
     """Withdraw one of a client's offers."""
-    user = _staff(request)
+    user = signed_in_staff(request)
     offers = scope_to_user(Offer.objects.all(), user, store_field="client__store")
     offer = get_object_or_404(offers.select_related("client__store"), pk=pk)
     services.withdraw_offer(offer, by=user, now=timezone.now())
@@ -331,7 +324,7 @@ def _story_clients(user: User) -> QuerySet[Client]:
 
 
 def _stories_page(request: HttpRequest, *, form: forms.StoryForm | None = None) -> HttpResponse:
-    user = _staff(request)
+    user = signed_in_staff(request)
     stories = list(
         scope_to_user(Story.objects.all(), user).select_related(
             "author", "client", "recognised_by", "store"
@@ -360,7 +353,7 @@ def stories(request: HtmxHttpRequest) -> HttpResponse:
     """The store's story log, with a form to tell a new one."""
     if request.method != "POST":
         return _stories_page(request)
-    user = _staff(request)
+    user = signed_in_staff(request)
     form = forms.StoryForm(request.POST, clients=_story_clients(user))
     if form.is_valid():
         try:
@@ -383,7 +376,7 @@ def stories(request: HtmxHttpRequest) -> HttpResponse:
 @require_POST
 def recognise(request: HtmxHttpRequest, pk: int) -> HttpResponse:
     """Recognise a story (managers of its store, not its author)."""
-    user = _staff(request)
+    user = signed_in_staff(request)
     story = get_object_or_404(scope_to_user(Story.objects.all(), user), pk=pk)
     form = forms.RecogniseForm(request.POST)
     error = ""
@@ -424,7 +417,7 @@ def _feed_of(user: User) -> CalendarFeed | None:
 @require_GET
 def calendar_page(request: HttpRequest) -> HttpResponse:
     """The user's calendar link, to copy into a calendar app, with new-link and turn-off."""
-    user = _staff(request)
+    user = signed_in_staff(request)
     feed = _feed_of(user)
     url = ""
     if feed is not None:
@@ -439,7 +432,7 @@ def calendar_page(request: HttpRequest) -> HttpResponse:
 @require_POST
 def issue_calendar(request: HttpRequest) -> HttpResponse:
     """Give the user a new calendar link; the old one stops working."""
-    services.issue_calendar_feed(_staff(request), now=timezone.now())
+    services.issue_calendar_feed(signed_in_staff(request), now=timezone.now())
     messages.success(request, "Your calendar link is ready. Any earlier link no longer works.")
     return HttpResponseRedirect(reverse("programs:calendar"))
 
@@ -448,7 +441,7 @@ def issue_calendar(request: HttpRequest) -> HttpResponse:
 @require_POST
 def revoke_calendar(request: HttpRequest) -> HttpResponse:
     """Turn the user's calendar link off."""
-    services.revoke_calendar_feed(_staff(request), now=timezone.now())
+    services.revoke_calendar_feed(signed_in_staff(request), now=timezone.now())
     messages.success(request, "Your calendar link is turned off.")
     return HttpResponseRedirect(reverse("programs:calendar"))
 
