@@ -822,13 +822,12 @@ def product_context(product: ProductRow, *, size: str = "", colour: str = "") ->
         "brand": product.brand,
         "size": size,
         "colour": colour or product.colour,
-        "price": money(
-            None if product.price is None else _decimal(product.price), product.currency
-        ),
+        "price": money(None if product.price is None else cents(product.price), product.currency),
     }
 
 
-def _decimal(value: float) -> Decimal:
+def cents(value: float) -> Decimal:
+    """A price read as a float, back to a Decimal to the cent."""
     return Decimal(str(value)).quantize(Decimal("0.01"))
 
 

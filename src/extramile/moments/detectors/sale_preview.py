@@ -39,6 +39,7 @@ from extramile.moments.detectors.calendar_support import (
     best_products,
     bought_pairs,
     category_noun,
+    cents,
     client_instances,
     client_rows,
     count_word,
@@ -62,7 +63,6 @@ SHOWN = 3
 INTEREST_DAYS = 2 * 365  # purchases that show an interest in the sale's categories and brands
 FIT_WEIGHT = 0.8
 VALUE_WEIGHT = 0.2
-CENT = Decimal("0.01")
 INTEREST_LIKES = frozenset({"brand", "colour", "category"})  # the stated likes that count
 LIKES_SAID = 3  # at most this many likes named in the reason
 
@@ -222,7 +222,7 @@ def _interested(view: PairView) -> tuple[np.ndarray, np.ndarray]:
 def price_of(table: StockTable, row: int) -> Decimal | None:
     """The row's price before the sale: the variant's own, else the product's."""
     price = table.items[row].price
-    return None if price is None else Decimal(str(price)).quantize(CENT)
+    return None if price is None else cents(price)
 
 
 def _evidence(offer: Offer, sale: Sale, table: StockTable) -> dict[str, Any]:
