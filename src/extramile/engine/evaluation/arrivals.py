@@ -28,7 +28,7 @@ from collections.abc import Callable
 import numpy as np
 from scipy import sparse
 
-from extramile.engine.arrivals import ArrivalModel, ArrivalWeights, TasteProfiles
+from extramile.engine.arrivals import ArrivalModel, ArrivalWeights, Catalog, TasteProfiles
 from extramile.engine.datasets import TaFeng, load_ta_feng
 from extramile.engine.evaluation.metrics import Progress, Row, recall_at_k, stopwatch, top_k
 from extramile.engine.evaluation.tafeng_split import (
@@ -126,18 +126,24 @@ def extramile_scores(
     """Score the new products with extramile.engine.arrivals, cold or warm."""
     weights = ArrivalWeights()
     catalog = tafeng_catalog(data, makers=makers)
-    today = task.scored_from if warm else task.split
-    known = days_between(data, None, today)
-    profiles = TasteProfiles(
-        catalog,
-        purchases_of(data, known),
-        clients=data.customer_ids.size,
-        today=today.toordinal(),
-        half_life_days=weights.half_life_days,
-    )
+    profiles = taste_profiles(data, task, catalog, warm=warm, half_life_days=weights.half_life_days)
     early = early_sales(data, task) if warm else None
     model = ArrivalModel(profiles, task.new, weights=weights, early=early)
     return model.score(task.clients)
+
+
+def taste_profiles(
+    data: TaFeng, task: ArrivalSplit, catalog: Catalog, *, warm: bool, half_life_days: float
+) -> TasteProfiles:
+    """The clients' taste from the lines known when scoring: before the split or day 8 (warm)."""
+    today = task.scored_from if warm else task.split
+    return TasteProfiles(
+        catalog,
+        purchases_of(data, days_between(data, None, today)),
+        clients=data.customer_ids.size,
+        today=today.toordinal(),
+        half_life_days=half_life_days,
+    )
 
 
 def subclass_lines(data: TaFeng, mask: np.ndarray, clients: np.ndarray) -> sparse.csr_matrix:

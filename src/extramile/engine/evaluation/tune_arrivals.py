@@ -29,14 +29,12 @@ import numpy as np
 
 from extramile.engine.arrivals import ArrivalModel, ArrivalWeights, TasteProfiles
 from extramile.engine.datasets import TaFeng, load_ta_feng
-from extramile.engine.evaluation.arrivals import product_lines
+from extramile.engine.evaluation.arrivals import product_lines, taste_profiles
 from extramile.engine.evaluation.metrics import Progress, Row, recall_at_k, top_k
 from extramile.engine.evaluation.tafeng_split import (
     ArrivalSplit,
     arrival_split,
-    days_between,
     early_sales,
-    purchases_of,
     tafeng_catalog,
 )
 
@@ -146,13 +144,8 @@ class Month:
     def _profiles_for(self, warm: bool, half_life: float) -> TasteProfiles:
         key = (warm, half_life)
         if key not in self._profiles:
-            today = self.task.scored_from if warm else self.task.split
-            self._profiles[key] = TasteProfiles(
-                self.catalog,
-                purchases_of(self.data, days_between(self.data, None, today)),
-                clients=self.data.customer_ids.size,
-                today=today.toordinal(),
-                half_life_days=half_life,
+            self._profiles[key] = taste_profiles(
+                self.data, self.task, self.catalog, warm=warm, half_life_days=half_life
             )
         return self._profiles[key]
 
