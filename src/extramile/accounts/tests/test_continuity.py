@@ -8,7 +8,7 @@ from decimal import Decimal
 import pytest
 from django.core.exceptions import PermissionDenied
 
-from extramile.accounts.models import ApiToken, ClientHandover, Role, Store, User
+from extramile.accounts.models import ApiToken, ClientHandover, Role, User
 from extramile.accounts.services import (
     DeactivationRefused,
     deactivate_associate,
@@ -36,31 +36,6 @@ pytestmark = pytest.mark.django_db
 
 # 10:05 on Monday 17 November 2025 in New York.
 NOW = dt.datetime(2025, 11, 17, 15, 5, tzinfo=dt.UTC)
-
-
-@pytest.fixture
-def store() -> Store:
-    return StoreFactory(code="uptown", name="Uptown", time_zone="America/New_York")
-
-
-@pytest.fixture
-def walter(store: Store) -> User:
-    return UserFactory(username="walter", first_name="Walter", last_name="Kessler", store=store)
-
-
-@pytest.fixture
-def sofia(store: Store) -> User:
-    return UserFactory(username="sofia", first_name="Sofia", last_name="Marchetti", store=store)
-
-
-@pytest.fixture
-def james(store: Store) -> User:
-    return UserFactory(username="james", first_name="James", last_name="Whitaker", store=store)
-
-
-@pytest.fixture
-def manager(store: Store) -> User:
-    return UserFactory(username="margaret", role=Role.MANAGER, store=store)
 
 
 def client_of(associate: User, name: str, **fields: object) -> Client:

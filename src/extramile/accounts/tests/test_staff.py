@@ -13,7 +13,7 @@ from django.core.management import CommandError, call_command
 from django.test import Client as HttpClient
 from django.utils import timezone
 
-from extramile.accounts.models import Absence, Role, Store, User
+from extramile.accounts.models import Absence, Role, User
 from extramile.accounts.services import record_absence
 from extramile.clients.models import Client
 from extramile.moments.candidates import Candidate
@@ -27,26 +27,6 @@ pytestmark = pytest.mark.django_db
 # 10:05 on Monday 17 November 2025 in New York.
 NOW = dt.datetime(2025, 11, 17, 15, 5, tzinfo=dt.UTC)
 MONDAY = dt.date(2025, 11, 17)
-
-
-@pytest.fixture
-def store() -> Store:
-    return StoreFactory(code="uptown", name="Uptown", time_zone="America/New_York")
-
-
-@pytest.fixture
-def walter(store: Store) -> User:
-    return UserFactory(username="walter", first_name="Walter", last_name="Kessler", store=store)
-
-
-@pytest.fixture
-def sofia(store: Store) -> User:
-    return UserFactory(username="sofia", first_name="Sofia", last_name="Marchetti", store=store)
-
-
-@pytest.fixture
-def manager(store: Store) -> User:
-    return UserFactory(username="margaret", role=Role.MANAGER, store=store)
 
 
 def client_of(associate: User, name: str) -> Client:
