@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import secrets
+from collections.abc import Iterable
 from zoneinfo import available_timezones
 
 from django.contrib.auth.models import AbstractUser
@@ -170,6 +171,14 @@ class Absence(models.Model):
     def covers(self, day: dt.date) -> bool:
         """Say whether the associate is away on this day."""
         return self.starts_on <= day <= self.ends_on
+
+
+def backup_on(absences: Iterable[Absence], day: dt.date) -> User | None:
+    """The working colleague covering on this day, of one associate's absences, else None."""
+    for absence in absences:
+        if absence.covers(day) and is_working(absence.backup):
+            return absence.backup
+    return None
 
 
 def absence_problems(

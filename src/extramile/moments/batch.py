@@ -20,7 +20,7 @@ import datetime as dt
 from bisect import bisect_left, insort
 from collections.abc import Iterable
 
-from extramile.accounts.models import Absence, User, is_working
+from extramile.accounts.models import Absence, User, backup_on
 from extramile.clients.models import Client, Consent
 from extramile.clients.services import current_consents
 from extramile.moments.candidates import Candidate
@@ -139,10 +139,7 @@ class BatchFacts:
         """The active colleague covering for the associate on this day, when they are away."""
         if associate_id not in self._absences:
             self._absences.update(absences_of({associate_id}, now=self.now))
-        for absence in self._absences[associate_id]:
-            if absence.covers(day) and is_working(absence.backup):
-                return absence.backup
-        return None
+        return backup_on(self._absences[associate_id], day)
 
     def open_actions_between(
         self, associate_id: int, start: dt.datetime, end: dt.datetime, *, exclude: int | None

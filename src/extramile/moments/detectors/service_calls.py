@@ -11,7 +11,7 @@ from zoneinfo import ZoneInfo
 from django.template.loader import render_to_string
 from django.utils import timezone
 
-from extramile.accounts.models import Absence, Store, is_working
+from extramile.accounts.models import Absence, Store, backup_on, is_working
 from extramile.care.models import Problem
 from extramile.clients.models import Client
 from extramile.moments.models import Event
@@ -67,15 +67,10 @@ def associate_first_name(client: Client, *, now: dt.datetime | None = None) -> s
     if associate is None or not is_working(associate):
         return YOUR_NAME
     today = (now or timezone.now()).astimezone(ZoneInfo(client.store.time_zone or "UTC")).date()
-    absence = (
-        Absence.objects.filter(user=associate, starts_on__lte=today, ends_on__gte=today)
-        .select_related("backup")
-        .order_by("starts_on", "id")
-        .first()
-    )
-    if absence is not None and is_working(absence.backup):
-        associate = absence.backup
-    return associate.first_name or associate.get_username()
+    away = Absence.objects.filter(user=associate, starts_on__lte=today, ends_on__gte=today)
+    caller = backup_on(away.select_related("backup").order_by("starts_on", "id"), today)
+    caller = caller or associate
+    return caller.first_name or caller.get_username()
 
 
 def money(amount: Decimal | None, currency: str = "USD") -> str:
