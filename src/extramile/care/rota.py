@@ -9,7 +9,7 @@ import datetime as dt
 from dataclasses import dataclass
 from zoneinfo import ZoneInfo
 
-from extramile.accounts.models import Role, Store, User
+from extramile.accounts.models import Role, Store, User, is_working
 from extramile.care.models import OnCallShift, OpeningHours, Problem, Urgency
 
 
@@ -98,6 +98,6 @@ def route_problem(problem: Problem, *, now: dt.datetime, when: str) -> Routing:
             out_of_hours=True,
         )
     owner = problem.owner
-    if owner is not None and owner.is_active and owner.deactivated_at is None:
+    if owner is not None and is_working(owner):
         return Routing(owner)
     return Routing(None)

@@ -65,7 +65,7 @@ from zoneinfo import ZoneInfo
 from django.db import IntegrityError, transaction
 from django.db.models import Count, Q
 
-from extramile.accounts.models import Role, Store, User
+from extramile.accounts.models import Role, Store, User, is_working
 from extramile.clients.models import Channel, Client, Consent
 from extramile.engine.priority import priority_score
 from extramile.moments.batch import CHUNK, BatchFacts
@@ -477,7 +477,7 @@ def _covered(candidate: Candidate, client: Client, associate: User | None) -> Us
     primary = client.primary_associate
     if candidate.associate is not None or primary is None or associate is None:
         return None
-    return primary if associate.pk != primary.pk and _is_active(primary) else None
+    return primary if associate.pk != primary.pk and is_working(primary) else None
 
 
 def with_cover_note(reason: str, away: User | None) -> str:
@@ -486,10 +486,6 @@ def with_cover_note(reason: str, away: User | None) -> str:
         return reason
     name = away.first_name or away.get_username()
     return f"{reason} {name} is away and you are covering for them: say so, and sign as yourself."
-
-
-def _is_active(user: User) -> bool:
-    return user.is_active and user.deactivated_at is None
 
 
 def _resolve_associate(
@@ -503,7 +499,7 @@ def _resolve_associate(
     if candidate.associate is not None:
         return candidate.associate
     primary = client.primary_associate
-    if primary is not None and _is_active(primary):
+    if primary is not None and is_working(primary):
         if purpose == ActionPurpose.SERVICE:
             # While the associate is away, what the client did or met goes to their backup.
             day = due.astimezone(ZoneInfo(client.store.time_zone or "UTC")).date()

@@ -24,7 +24,7 @@ from django.template.loader import get_template
 from django.utils import dateformat
 from scipy import sparse
 
-from extramile.accounts.models import Store, User
+from extramile.accounts.models import Store, User, is_working
 from extramile.catalog.models import Product, ProductStatus, Stock
 from extramile.clients.models import Client, ClientStatus, Preference, Size
 from extramile.engine.allocation import Offers, best_variant_per_product, top_per_group
@@ -773,7 +773,7 @@ def sender_for(client: Client) -> Sender:
     """Return who signs the client's draft (the associate the rules will give it to)."""
     associate: User | None = client.primary_associate
     store_name = client.store.name
-    if associate is not None and associate.is_active and associate.deactivated_at is None:
+    if associate is not None and is_working(associate):
         return Sender(
             first_name=associate.first_name or associate.get_username(), store_name=store_name
         )

@@ -15,7 +15,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Iterable
 
-from extramile.accounts.models import Store, User
+from extramile.accounts.models import Store, User, is_working
 from extramile.care.models import Problem, ProblemStatus
 from extramile.moments.candidates import Candidate
 from extramile.moments.detectors.service_calls import (
@@ -93,7 +93,7 @@ def follow_up_due(resolved_at: dt.datetime, store: Store) -> dt.datetime:
 def _caller(problem: Problem) -> User | None:
     """The owner, else whoever resolved it, if still active; None: the client's associate."""
     for user in (problem.owner, problem.resolved_by):
-        if user is not None and user.is_active and user.deactivated_at is None:
+        if user is not None and is_working(user):
             return user
     return None
 
