@@ -21,6 +21,7 @@ The seconds column holds the whole search's time on the chosen rows.
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass, replace
@@ -112,10 +113,8 @@ def best_pair(
     """Score every combination of `grid` on top of `start`; return the best (first on ties)."""
     names = list(grid)
     best, best_value, tried = start, -np.inf, 0
-    for values in (
-        np.array(np.meshgrid(*(grid[n] for n in names), indexing="ij")).reshape(len(names), -1).T
-    ):
-        candidate = replace(start, **dict(zip(names, map(float, values), strict=True)))
+    for values in itertools.product(*(grid[n] for n in names)):
+        candidate = replace(start, **dict(zip(names, values, strict=True)))
         value = objective(candidate)
         tried += 1
         if value > best_value:
